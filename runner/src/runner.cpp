@@ -1,0 +1,675 @@
+// The C++ side of the differential test: a tree-walking interpreter whose every contextlib
+// construct is ctxlib's public API, used as a C++ programmer would — `ctxlib::with` with a
+// lambda body, a class with enter()/exit() for each scripted manager, exit_stack::push with
+// lambdas, `ctxlib::raise` for Python's raise. Program-level exceptions are real C++
+// exceptions, and `except` handlers run inside C++ catch blocks, so "the exception being
+// handled" is std::current_exception() exactly where Python's sys.exc_info() would be.
+#include "ctxrunner/runner.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ctxlib/ctxlib.hpp"
+#include "ctxmodel/builtins.hpp"
+
+namespace ctxrunner {
+namespace {
+
+using namespace ctxmodel;
+
+// A Python exception class: built-in or declared by the program.
+struct py_class {
+  std::string name;
+  const py_class* base = nullptr;
+};
+
+bool is_subclass(const py_class* cls, const py_class* of) {
+  for (; cls != nullptr; cls = cls->base) {
+    if (cls == of) return true;
+  }
+  return false;
+}
+
+class interpreter;
+class scripted_cm;
+struct value;
+
+// Exceptions raised by program code: one C++ type whose Python class is data, because the
+// program declares its classes at run time.
+class script_exception : public ctxlib::base_exception {
+ public:
+  using argument = std::variant<std::monostate, std::int64_t, std::string>;
+
+  script_exception(const py_class* cls, argument arg)
+      : base_exception(message_of(arg)), class_(cls), arg_(std::move(arg)) {}
+
+  std::string_view python_type_name() const noexcept override { return class_->name; }
+  const py_class* python_class() const noexcept { return class_; }
+  const argument& arg() const noexcept { return arg_; }
+
+ private:
+  static std::string message_of(const argument& arg) {
+    if (auto* i = std::get_if<std::int64_t>(&arg)) return std::to_string(*i);
+    if (auto* s = std::get_if<std::string>(&arg)) return *s;
+    return {};
+  }
+
+  const py_class* class_;
+  argument arg_;
+};
+
+// Python's tuple of classes handed to suppress(): a ctxlib exception matcher.
+struct class_set {
+  const interpreter* owner;
+  std::vector<const py_class*> classes;
+  bool matches(const std::exception_ptr& exception) const;
+};
+
+using suppress_cm = ctxlib::suppress_matching<class_set>;
+using nullcontext_cm = ctxlib::nullcontext<value>;
+using closing_cm = ctxlib::closing<scripted_cm&>;
+
+struct none_value {};
+
+struct value {
+  std::variant<none_value, bool, std::int64_t, std::string, const py_class*, std::exception_ptr,
+               scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
+               const function_decl*>
+      v;
+};
+
+bool truthy(const value& x) {
+  return std::visit(
+      [](const auto& a) -> bool {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, none_value>)
+          return false;
+        else if constexpr (std::is_same_v<T, bool>)
+          return a;
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          return a != 0;
+        else if constexpr (std::is_same_v<T, std::string>)
+          return !a.empty();
+        else
+          return true;
+      },
+      x.v);
+}
+
+// Variables visible at a point: a stack of bindings; a block remembers the depth it started
+// at and drops what it bound when it ends. Rebinding a visible name updates it, as Python does.
+class scope {
+ public:
+  value* find(const std::string& name) {
+    for (auto it = bindings_.rbegin(); it != bindings_.rend(); ++it) {
+      if (it->first == name) return &it->second;
+    }
+    return nullptr;
+  }
+  void bind(const std::string& name, value v) {
+    if (value* existing = find(name))
+      *existing = std::move(v);
+    else
+      bindings_.emplace_back(name, std::move(v));
+  }
+  void declare(const std::string& name, value v) { bindings_.emplace_back(name, std::move(v)); }
+  std::size_t depth() const { return bindings_.size(); }
+  void truncate(std::size_t depth) { bindings_.resize(depth); }
+
+ private:
+  std::vector<std::pair<std::string, value>> bindings_;
+};
+
+struct frame {
+  scope vars;
+  scripted_cm* self = nullptr;
+  std::optional<value> returned;
+};
+
+enum class flow { normal, returned };
+
+// A declared `cm`: a plain C++ class with enter()/exit()/close(), as a user would write one.
+class scripted_cm {
+ public:
+  scripted_cm(interpreter& in, const cm_decl& decl, std::vector<value> args)
+      : in_(in), decl_(decl), args_(std::move(args)) {}
+
+  value enter();
+  bool exit(const std::exception_ptr& exception);
+  void close();
+
+  const cm_decl& decl() const { return decl_; }
+  const std::vector<value>& args() const { return args_; }
+
+ private:
+  interpreter& in_;
+  const cm_decl& decl_;
+  std::vector<value> args_;
+};
+
+class interpreter {
+ public:
+  explicit interpreter(const program& p) : program_(p) {
+    for (const auto& b : builtin_exception_classes()) {
+      add_class(std::string(b.name), b.base.empty() ? nullptr : classes_.at(std::string(b.base)));
+    }
+    for (const auto& c : p.classes) add_class(c.name, classes_.at(c.base));
+    for (const auto& c : p.cms) cms_.emplace(c.name, &c);
+    for (const auto& f : p.functions) functions_.emplace(f.name, &f);
+  }
+
+  trace run() {
+    frame top;
+    try {
+      exec_block(program_.main, top);
+      record("outcome ok");
+    } catch (...) {
+      record("outcome raised " + render(value{std::current_exception()}));
+    }
+    // Whatever the program left in unclosed stacks is released unrecorded: Python never runs
+    // those entries, while ctxlib's exit_stack destructor would (docs/differences.md). Closing
+    // them here, by index, lets an entry that creates objects do so safely.
+    recording_ = false;
+    for (std::size_t i = 0; i < stacks_.size(); ++i) {
+      try {
+        stacks_[i].close();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing observes it, as in Python
+      }
+    }
+    return std::move(trace_);
+  }
+
+  const py_class* class_of(const std::exception_ptr& e) const {
+    if (auto* s = ctxlib::exception_cast<script_exception>(e)) return s->python_class();
+    if (auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e)) {
+      auto it = classes_.find(std::string(b->python_type_name()));
+      if (it != classes_.end()) return it->second;
+    }
+    return nullptr;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Calls into scripts (cm methods and functions).
+
+  value call_method(scripted_cm& self, const std::optional<block>& body, const char* event,
+                    const std::string* param, const value* argument) {
+    std::string line = std::string(event) + " " + render_instance(self);
+    if (argument != nullptr) line += " " + render(*argument);
+    record(line);
+    frame f;
+    f.self = &self;
+    bind_params(f, self.decl().params, self.args());
+    if (param != nullptr && argument != nullptr) f.vars.declare(*param, *argument);
+    if (body) exec_block(*body, f);
+    return f.returned.value_or(value{none_value{}});
+  }
+
+  value call_function(const function_decl& fn, const std::vector<value>& args) {
+    std::string line = "call " + fn.name + "(" + render_list(args) + ")";
+    record(line);
+    frame f;
+    if (fn.exit_signature) {
+      f.vars.declare(fn.params.at(0).name, args.at(0));
+    } else {
+      bind_params(f, fn.params, args);
+    }
+    exec_block(fn.body, f);
+    return f.returned.value_or(value{none_value{}});
+  }
+
+ private:
+  void add_class(std::string name, const py_class* base) {
+    auto& owned = class_storage_.emplace_back(py_class{name, base});
+    classes_.emplace(std::move(name), &owned);
+  }
+
+  static void bind_params(frame& f, const std::vector<param>& params,
+                          const std::vector<value>& args) {
+    for (std::size_t i = 0; i < params.size() && i < args.size(); ++i) {
+      f.vars.declare(params[i].name, args[i]);
+    }
+  }
+
+  void record(std::string line) {
+    if (recording_) trace_.events.push_back(std::move(line));
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Statements
+
+  flow exec_block(const block& b, frame& f) {
+    const std::size_t depth = f.vars.depth();
+    for (const stmt& s : b) {
+      if (exec(s, f) == flow::returned) {
+        f.vars.truncate(depth);
+        return flow::returned;
+      }
+    }
+    f.vars.truncate(depth);
+    return flow::normal;
+  }
+
+  flow exec(const stmt& s, frame& f) {
+    return std::visit([&](const auto& node) { return exec_node(node, f); }, s.node);
+  }
+
+  flow exec_node(const pass_stmt&, frame&) { return flow::normal; }
+
+  flow exec_node(const mark_stmt& m, frame& f) {
+    std::string line = "mark";
+    for (const expr& e : m.values) line += " " + render(eval(e, f));
+    record(std::move(line));
+    return flow::normal;
+  }
+
+  flow exec_node(const assign_stmt& a, frame& f) {
+    f.vars.bind(a.target, eval(a.value, f));
+    return flow::normal;
+  }
+
+  flow exec_node(const set_attribute_stmt& s, frame& f) {
+    value target = eval_name(s.target, f);
+    auto* e =
+        ctxlib::exception_cast<ctxlib::base_exception>(std::get<std::exception_ptr>(target.v));
+    value v = eval(s.value, f);
+    switch (s.attribute) {
+      case exception_attribute::context:
+        e->set_context(as_exception_or_null(v));
+        break;
+      case exception_attribute::cause:
+        e->set_cause(as_exception_or_null(v));
+        break;
+      case exception_attribute::suppress_context:
+        e->set_suppress_context(truthy(v));
+        break;
+    }
+    return flow::normal;
+  }
+
+  flow exec_node(const raise_stmt& r, frame& f) {
+    if (!r.exception) throw;  // bare raise: only lexically inside a handler (checked)
+    std::exception_ptr exception = as_exception_or_null(eval(*r.exception, f));
+    if (r.cause) ctxlib::raise_from(std::move(exception), as_exception_or_null(eval(*r.cause, f)));
+    ctxlib::raise(std::move(exception));
+  }
+
+  flow exec_node(const return_stmt& r, frame& f) {
+    f.returned = r.value ? eval(*r.value, f) : value{none_value{}};
+    return flow::returned;
+  }
+
+  flow exec_node(const expr_stmt& e, frame& f) {
+    eval(e.value, f);
+    return flow::normal;
+  }
+
+  flow exec_node(const with_stmt& w, frame& f) { return exec_with(w, 0, f); }
+
+  // `with a, b: body` is `with a: with b: body` (W3): b is evaluated inside a.
+  flow exec_with(const with_stmt& w, std::size_t item, frame& f) {
+    if (item == w.items.size()) return exec_block(w.body, f);
+    const with_item& it = w.items[item];
+    value manager = eval(it.manager, f);
+    const std::size_t depth = f.vars.depth();
+    auto body = [&](value as_value) {
+      if (it.as) f.vars.bind(*it.as, std::move(as_value));
+      flow result = exec_with(w, item + 1, f);
+      f.vars.truncate(depth);
+      return result;
+    };
+    std::optional<flow> result = std::visit(
+        [&](auto* cm) -> std::optional<flow> {
+          using T = std::remove_pointer_t<decltype(cm)>;
+          if constexpr (std::is_same_v<T, scripted_cm>) {
+            return ctxlib::with(*cm, [&](value& v) { return body(v); });
+          } else if constexpr (std::is_same_v<T, ctxlib::exit_stack>) {
+            return ctxlib::with(*cm, [&](ctxlib::exit_stack& s) { return body(value{&s}); });
+          } else if constexpr (std::is_same_v<T, suppress_cm>) {
+            return ctxlib::with(*cm, [&] { return body(value{none_value{}}); });
+          } else if constexpr (std::is_same_v<T, nullcontext_cm>) {
+            return ctxlib::with(*cm, [&](value& v) { return body(v); });
+          } else {
+            return ctxlib::with(*cm, [&](scripted_cm& c) { return body(value{&c}); });
+          }
+        },
+        as_manager(manager));
+    f.vars.truncate(depth);
+    return result.value_or(flow::normal);
+  }
+
+  flow exec_node(const try_stmt& t, frame& f) {
+    if (!t.final_block) return exec_try_except(t, f);
+    flow result;
+    try {
+      result = exec_try_except(t, f);
+    } catch (...) {
+      // `finally` runs while the exception is being handled, so its raises chain to it.
+      if (exec_block(*t.final_block, f) == flow::returned) return flow::returned;
+      throw;
+    }
+    if (exec_block(*t.final_block, f) == flow::returned) return flow::returned;
+    return result;
+  }
+
+  flow exec_try_except(const try_stmt& t, frame& f) {
+    if (t.handlers.empty()) return exec_block(t.body, f);
+    try {
+      return exec_block(t.body, f);
+    } catch (...) {
+      std::exception_ptr caught = std::current_exception();
+      const py_class* cls = class_of(caught);
+      for (const except_clause& h : t.handlers) {
+        if (!handler_matches(h, cls)) continue;
+        const std::size_t depth = f.vars.depth();
+        if (h.as) f.vars.declare(*h.as, value{caught});
+        flow result = exec_block(h.body, f);  // inside the catch block, as Python's handler
+        f.vars.truncate(depth);
+        return result;
+      }
+      throw;
+    }
+  }
+
+  bool handler_matches(const except_clause& h, const py_class* cls) const {
+    if (h.classes.empty()) return true;
+    for (const std::string& name : h.classes) {
+      if (is_subclass(cls, classes_.at(name))) return true;
+    }
+    return false;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Expressions
+
+  value eval(const expr& e, frame& f) {
+    return std::visit([&](const auto& node) { return eval_node(node, f); }, e.node);
+  }
+
+  value eval_node(const none_literal&, frame&) { return value{none_value{}}; }
+  value eval_node(const bool_literal& b, frame&) { return value{b.value}; }
+  value eval_node(const int_literal& i, frame&) { return value{i.value}; }
+  value eval_node(const string_literal& s, frame&) { return value{s.value}; }
+  value eval_node(const name_ref& n, frame& f) { return eval_name(n.name, f); }
+  value eval_node(const tuple_expr&, frame&) { return value{none_value{}}; }  // only in suppress
+
+  value eval_name(const std::string& name, frame& f) {
+    if (name == "self" && f.self != nullptr) return value{f.self};
+    if (value* v = f.vars.find(name)) return *v;
+    if (auto it = classes_.find(name); it != classes_.end()) return value{it->second};
+    if (auto it = functions_.find(name); it != functions_.end()) return value{it->second};
+    return value{none_value{}};  // unreachable for checked programs
+  }
+
+  std::vector<value> eval_args(const std::vector<expr>& args, frame& f) {
+    std::vector<value> out;
+    out.reserve(args.size());
+    for (const expr& a : args) out.push_back(eval(a, f));
+    return out;
+  }
+
+  value eval_node(const call_expr& c, frame& f) {
+    switch (c.kind) {
+      case call_kind::new_exception: {
+        script_exception::argument arg;
+        if (!c.args.empty()) {
+          value a = eval(c.args[0], f);
+          if (auto* i = std::get_if<std::int64_t>(&a.v)) arg = *i;
+          if (auto* s = std::get_if<std::string>(&a.v)) arg = *s;
+        }
+        return value{std::make_exception_ptr(script_exception(classes_.at(c.callee), arg))};
+      }
+      case call_kind::new_cm:
+        return value{&own(cms_storage_, *this, *cms_.at(c.callee), eval_args(c.args, f))};
+      case call_kind::new_exit_stack:
+        return value{&own(stacks_)};
+      case call_kind::new_suppress: {
+        class_set set{this, {}};
+        collect_classes(c.args, set.classes, f);
+        return value{&own(suppressors_, std::move(set))};
+      }
+      case call_kind::new_nullcontext: {
+        value inner = c.args.empty() ? value{none_value{}} : eval(c.args[0], f);
+        return value{&own(nullcontexts_, std::move(inner))};
+      }
+      case call_kind::new_closing: {
+        scripted_cm* thing = std::get<scripted_cm*>(eval(c.args.at(0), f).v);
+        return value{&own(closings_, *thing)};
+      }
+      case call_kind::call_function:
+        return call_function(*functions_.at(c.callee), eval_args(c.args, f));
+      case call_kind::unresolved:
+        break;
+    }
+    return value{none_value{}};
+  }
+
+  void collect_classes(const std::vector<expr>& args, std::vector<const py_class*>& out, frame& f) {
+    for (const expr& a : args) {
+      if (auto* t = std::get_if<tuple_expr>(&a.node)) {
+        collect_classes(t->items, out, f);
+      } else if (auto* cls = std::get_if<const py_class*>(&eval(a, f).v)) {
+        out.push_back(*cls);
+      }
+    }
+  }
+
+  value eval_node(const method_call& m, frame& f) {
+    ctxlib::exit_stack& stack = *std::get<ctxlib::exit_stack*>(eval_name(m.object, f).v);
+    switch (m.method) {
+      case stack_method::enter_context:
+        return std::visit(
+            [&](auto* cm) -> value {
+              using T = std::remove_pointer_t<decltype(cm)>;
+              if constexpr (std::is_same_v<T, scripted_cm>) {
+                return stack.enter_context(*cm);
+              } else if constexpr (std::is_same_v<T, ctxlib::exit_stack>) {
+                return value{&stack.enter_context(*cm)};
+              } else if constexpr (std::is_same_v<T, suppress_cm>) {
+                stack.enter_context(*cm);
+                return value{none_value{}};
+              } else if constexpr (std::is_same_v<T, nullcontext_cm>) {
+                return stack.enter_context(*cm);
+              } else {
+                return value{&stack.enter_context(*cm)};
+              }
+            },
+            as_manager(eval(m.args.at(0), f)));
+      case stack_method::push: {
+        value pushed = eval(m.args.at(0), f);
+        if (auto* fn = std::get_if<const function_decl*>(&pushed.v)) {
+          const function_decl* exit_fn = *fn;
+          stack.push([this, exit_fn](const std::exception_ptr& e) {
+            return truthy(call_function(*exit_fn, {exception_value(e)}));
+          });
+        } else {
+          std::visit([&](auto* cm) { stack.push(*cm); }, as_manager(pushed));
+        }
+        return value{none_value{}};
+      }
+      case stack_method::callback: {
+        const function_decl* fn = std::get<const function_decl*>(eval(m.args.at(0), f).v);
+        std::vector<value> args;
+        for (std::size_t i = 1; i < m.args.size(); ++i) args.push_back(eval(m.args[i], f));
+        stack.callback([this, fn](const std::vector<value>& bound) { call_function(*fn, bound); },
+                       std::move(args));
+        return value{none_value{}};
+      }
+      case stack_method::pop_all:
+        return value{&own(stacks_, stack.pop_all())};
+      case stack_method::close:
+        stack.close();
+        return value{none_value{}};
+    }
+    return value{none_value{}};
+  }
+
+  using manager_ptr =
+      std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*>;
+
+  static manager_ptr as_manager(const value& v) {
+    return std::visit(
+        [](const auto& a) -> manager_ptr {
+          using T = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<T, scripted_cm*> || std::is_same_v<T, ctxlib::exit_stack*> ||
+                        std::is_same_v<T, suppress_cm*> || std::is_same_v<T, nullcontext_cm*> ||
+                        std::is_same_v<T, closing_cm*>) {
+            return a;
+          } else {
+            std::terminate();  // unreachable for checked programs
+          }
+        },
+        v.v);
+  }
+
+  // An exception operand: an object as is; a class is instantiated, as `raise Class` does.
+  static std::exception_ptr as_exception_or_null(const value& v) {
+    if (auto* e = std::get_if<std::exception_ptr>(&v.v)) return *e;
+    if (auto* c = std::get_if<const py_class*>(&v.v)) {
+      return std::make_exception_ptr(script_exception(*c, {}));
+    }
+    return nullptr;
+  }
+
+  static value exception_value(const std::exception_ptr& e) {
+    return e ? value{e} : value{none_value{}};
+  }
+
+  template <class T, class... Args>
+  T& own(std::deque<T>& storage, Args&&... args) {
+    return storage.emplace_back(std::forward<Args>(args)...);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Rendering (docs/language.md, "Rendering values")
+
+ public:
+  std::string render(const value& v) {
+    std::set<const void*> seen;
+    return render(v, seen);
+  }
+  std::string render_list(const std::vector<value>& values) {
+    std::string out;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i != 0) out += ", ";
+      out += render(values[i]);
+    }
+    return out;
+  }
+  std::string render_instance(const scripted_cm& cm) {
+    return cm.decl().name + "(" + render_list(cm.args()) + ")";
+  }
+
+ private:
+  std::string render(const value& v, std::set<const void*>& seen) {
+    return std::visit(
+        [&](const auto& a) -> std::string {
+          using T = std::decay_t<decltype(a)>;
+          if constexpr (std::is_same_v<T, none_value>)
+            return "None";
+          else if constexpr (std::is_same_v<T, bool>)
+            return a ? "True" : "False";
+          else if constexpr (std::is_same_v<T, std::int64_t>)
+            return std::to_string(a);
+          else if constexpr (std::is_same_v<T, std::string>)
+            return python_repr(a);
+          else if constexpr (std::is_same_v<T, const py_class*>)
+            return a->name;
+          else if constexpr (std::is_same_v<T, std::exception_ptr>)
+            return render_exception(a, seen);
+          else if constexpr (std::is_same_v<T, scripted_cm*>)
+            return "<" + render_instance(*a) + ">";
+          else if constexpr (std::is_same_v<T, ctxlib::exit_stack*>)
+            return "<ExitStack>";
+          else if constexpr (std::is_same_v<T, suppress_cm*>)
+            return "<suppress>";
+          else if constexpr (std::is_same_v<T, nullcontext_cm*>)
+            return "<nullcontext>";
+          else if constexpr (std::is_same_v<T, closing_cm*>)
+            return "<closing>";
+          else
+            return "<function " + a->name + ">";
+        },
+        v.v);
+  }
+
+  std::string render_exception(const std::exception_ptr& e, std::set<const void*>& seen) {
+    auto* object = ctxlib::exception_cast<ctxlib::base_exception>(e);
+    if (object == nullptr) {
+      auto* std_error = ctxlib::exception_cast<std::exception>(e);
+      return "<C++ exception " + std::string(std_error ? std_error->what() : "of unknown type") +
+             ">";
+    }
+    auto [it, is_new] = ids_.try_emplace(object, static_cast<int>(ids_.size()) + 1);
+    if (is_new) alive_.push_back(e);  // keep it alive so its address names only this object
+    std::string out = "#" + std::to_string(it->second);
+    if (!seen.insert(object).second) return out;
+    out += " " + std::string(object->python_type_name()) + "(";
+    if (auto* s = dynamic_cast<const script_exception*>(object)) {
+      if (auto* i = std::get_if<std::int64_t>(&s->arg())) out += std::to_string(*i);
+      if (auto* str = std::get_if<std::string>(&s->arg())) out += python_repr(*str);
+    } else if (!object->message().empty()) {
+      out += python_repr(object->message());
+    }
+    out += ")";
+    if (object->cause()) out += " cause=(" + render_exception(object->cause(), seen) + ")";
+    if (object->suppress_context()) out += " suppress_context";
+    if (object->context()) out += " context=(" + render_exception(object->context(), seen) + ")";
+    return out;
+  }
+
+  const program& program_;
+  trace trace_;
+  bool recording_ = true;
+  std::deque<py_class> class_storage_;
+  std::map<std::string, const py_class*> classes_;
+  std::map<std::string, const cm_decl*> cms_;
+  std::map<std::string, const function_decl*> functions_;
+  std::map<const void*, int> ids_;
+  std::vector<std::exception_ptr> alive_;
+  // Objects the program creates live until the run ends, like Python objects a program keeps
+  // reachable. Stacks are declared last so they are destroyed first, while what their
+  // remaining entries refer to still exists.
+  std::deque<scripted_cm> cms_storage_;
+  std::deque<suppress_cm> suppressors_;
+  std::deque<nullcontext_cm> nullcontexts_;
+  std::deque<closing_cm> closings_;
+  std::deque<ctxlib::exit_stack> stacks_;
+};
+
+bool class_set::matches(const std::exception_ptr& exception) const {
+  const py_class* cls = owner->class_of(exception);
+  for (const py_class* c : classes) {
+    if (is_subclass(cls, c)) return true;
+  }
+  return false;
+}
+
+value scripted_cm::enter() {
+  return in_.call_method(*this, decl_.enter, "enter", nullptr, nullptr);
+}
+
+bool scripted_cm::exit(const std::exception_ptr& exception) {
+  value received = exception ? value{exception} : value{none_value{}};
+  return truthy(in_.call_method(*this, decl_.exit, "exit", &decl_.exit_param, &received));
+}
+
+void scripted_cm::close() {
+  in_.call_method(*this, decl_.close, "close", nullptr, nullptr);
+}
+
+}  // namespace
+
+trace run(const program& checked_program) {
+  return interpreter(checked_program).run();
+}
+
+}  // namespace ctxrunner
