@@ -185,6 +185,14 @@ class interpreter {
       } catch (...) {  // NOLINT(bugprone-empty-catch): nothing observes it, as in Python
       }
     }
+    // exception_ptr is reference counted: a chain the program made cyclic by hand would
+    // never be freed, so every exception the program created has its chain cut here.
+    for (const std::exception_ptr& e : created_) {
+      if (auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e)) {
+        b->set_context(nullptr);
+        b->set_cause(nullptr);
+      }
+    }
     return std::move(trace_);
   }
 
@@ -425,7 +433,7 @@ class interpreter {
           if (auto* i = std::get_if<std::int64_t>(&a.v)) arg = *i;
           if (auto* s = std::get_if<std::string>(&a.v)) arg = *s;
         }
-        return value{std::make_exception_ptr(script_exception(classes_.at(c.callee), arg))};
+        return value{make_exception(classes_.at(c.callee), std::move(arg))};
       }
       case call_kind::new_cm:
         return value{&own(cms_storage_, *this, *cms_.at(c.callee), eval_args(c.args, f))};
@@ -456,8 +464,9 @@ class interpreter {
     for (const expr& a : args) {
       if (auto* t = std::get_if<tuple_expr>(&a.node)) {
         collect_classes(t->items, out, f);
-      } else if (auto* cls = std::get_if<const py_class*>(&eval(a, f).v)) {
-        out.push_back(*cls);
+      } else {
+        value cls = eval(a, f);
+        if (auto* c = std::get_if<const py_class*>(&cls.v)) out.push_back(*c);
       }
     }
   }
@@ -531,12 +540,14 @@ class interpreter {
   }
 
   // An exception operand: an object as is; a class is instantiated, as `raise Class` does.
-  static std::exception_ptr as_exception_or_null(const value& v) {
+  std::exception_ptr as_exception_or_null(const value& v) {
     if (auto* e = std::get_if<std::exception_ptr>(&v.v)) return *e;
-    if (auto* c = std::get_if<const py_class*>(&v.v)) {
-      return std::make_exception_ptr(script_exception(*c, {}));
-    }
+    if (auto* c = std::get_if<const py_class*>(&v.v)) return make_exception(*c, {});
     return nullptr;
+  }
+
+  std::exception_ptr make_exception(const py_class* cls, script_exception::argument arg) {
+    return created_.emplace_back(std::make_exception_ptr(script_exception(cls, std::move(arg))));
   }
 
   static value exception_value(const std::exception_ptr& e) {
@@ -635,6 +646,7 @@ class interpreter {
   std::map<std::string, const function_decl*> functions_;
   std::map<const void*, int> ids_;
   std::vector<std::exception_ptr> alive_;
+  std::vector<std::exception_ptr> created_;
   // Objects the program creates live until the run ends, like Python objects a program keeps
   // reachable. Stacks are declared last so they are destroyed first, while what their
   // remaining entries refer to still exists.

@@ -20,11 +20,12 @@ concept closable = requires(T& thing) {
 
 template <class T>
 class closing {
-  static_assert(closable<std::remove_reference_t<T>>,
-                "ctxlib::closing needs an object with a close() member function.");
-
  public:
-  explicit closing(T thing) : thing_(std::forward<T>(thing)) {}
+  // Checked here, not at class scope, so closing<X&> may be named while X is incomplete.
+  explicit closing(T thing) : thing_(std::forward<T>(thing)) {
+    static_assert(closable<std::remove_reference_t<T>>,
+                  "ctxlib::closing needs an object with a close() member function.");
+  }
 
   std::remove_reference_t<T>& enter() noexcept { return thing_; }
   bool exit(const std::exception_ptr&) {

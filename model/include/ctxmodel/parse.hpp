@@ -18,7 +18,7 @@
 namespace ctxmodel {
 
 struct load_result {
-  std::optional<program> program;  // set only when `errors` is empty
+  std::optional<ctxmodel::program> program;  // set only when `errors` is empty
   diagnostics errors;
 };
 

@@ -1,0 +1,50 @@
+#include "names.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace ctxmodel::detail {
+
+namespace {
+
+constexpr std::array<std::string_view, 19> keywords = {
+    "class",   "cm",    "def",  "enter",  "exit", "close", "with", "as",   "try",   "except",
+    "finally", "raise", "from", "return", "mark", "pass",  "None", "True", "False",
+};
+
+// Python 3.11's keyword.kwlist minus the language's own keywords.
+constexpr std::array<std::string_view, 21> python_only = {
+    "and",  "assert", "async",    "await",  "break", "continue", "del",
+    "elif", "else",   "for",      "global", "if",    "import",   "in",
+    "is",   "lambda", "nonlocal", "not",    "or",    "while",    "yield",
+};
+
+bool contains(auto const& list, std::string_view word) {
+  return !word.empty() && std::find(list.begin(), list.end(), word) != list.end();
+}
+
+}  // namespace
+
+bool is_keyword(std::string_view word) {
+  return contains(keywords, word);
+}
+
+bool is_python_only_keyword(std::string_view word) {
+  return contains(python_only, word);
+}
+
+bool is_identifier(std::string_view word) {
+  if (word.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!alpha(word[0])) return false;
+  for (char c : word)
+    if (!alpha(c) && !digit(c)) return false;
+  return !is_keyword(word);
+}
+
+bool is_library_constructor(std::string_view word) {
+  return word == "ExitStack" || word == "suppress" || word == "nullcontext" || word == "closing";
+}
+
+}  // namespace ctxmodel::detail

@@ -1,0 +1,131 @@
+# ctxtrace: records what a ctxlib program does and renders it as trace text (docs/language.md,
+# "Traces"). This is the only trace renderer on the Python side: the oracle's walker records
+# through it, and every script made by export_python starts with this module verbatim, so an
+# exported script prints exactly what the oracle returns.
+#
+# Every name it defines starts with `_`: the language reserves those for generated code, so a
+# program's names never collide with the prelude's.
+import sys as _sys
+import types as _types
+from contextlib import ExitStack, closing, nullcontext, suppress
+
+
+class _DeclaredCM:
+    """Base of the program's `cm` classes: an instance remembers its constructor arguments."""
+
+    def __init__(self, *args):
+        self._args = args
+
+
+class _Trace:
+    """The events of one run, plus the identity numbering of the exceptions they show."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.events = []
+        self.numbers = {}  # id(exception) -> N of `#N`, in first-rendered order
+        self.numbered = []  # keeps numbered exceptions alive, so no id is reused mid-run
+        self.problems = []  # values the language cannot produce: a bug, never a trace
+
+    # -- events (each starts when the program's code starts, before its block runs)
+
+    def enter(self, cm):
+        self.events.append('enter ' + self.instance(cm))
+
+    def exit(self, cm, exc):
+        self.events.append('exit %s %s' % (self.instance(cm), self.render(exc)))
+
+    def close(self, cm):
+        self.events.append('close ' + self.instance(cm))
+
+    def call(self, name, *args):
+        self.events.append('call %s(%s)' % (name, ', '.join(map(self.render, args))))
+
+    def mark(self, *values):
+        self.events.append('mark ' + ' '.join(map(self.render, values)))
+
+    def run(self, main):
+        """Runs main() and returns the events, ending in the outcome line."""
+        self.reset()
+        escaped = None
+        try:
+            main()
+        except BaseException as e:  # only records it: nothing of the program runs in here
+            escaped = e
+        if escaped is None:
+            self.events.append('outcome ok')
+        else:
+            self.events.append('outcome raised ' + self.render(escaped))
+        return self.events
+
+    # -- rendering
+
+    def instance(self, cm):
+        # `NAME(ARGS)`: every argument is a value of its own.
+        return '%s(%s)' % (type(cm).__name__, ', '.join(map(self.render, cm._args)))
+
+    def render(self, value, seen=None):
+        """One value; `seen` holds the ids of exceptions already written within it."""
+        if value is None:
+            return 'None'
+        kind = type(value)
+        if kind is bool:
+            return 'True' if value else 'False'
+        if kind is int or kind is str:
+            return repr(value)
+        if isinstance(value, BaseException):
+            return self.exception(value, set() if seen is None else seen)
+        if isinstance(value, type):
+            return value.__name__
+        if isinstance(value, _DeclaredCM):
+            seen = set() if seen is None else seen
+            args = ', '.join([self.render(a, seen) for a in value._args])
+            return '<%s(%s)>' % (kind.__name__, args)
+        if isinstance(value, ExitStack):
+            return '<ExitStack>'
+        if isinstance(value, suppress):
+            return '<suppress>'
+        if isinstance(value, nullcontext):
+            return '<nullcontext>'
+        if isinstance(value, closing):
+            return '<closing>'
+        if isinstance(value, _types.FunctionType):
+            return '<function %s>' % value.__name__
+        self.problems.append('cannot render a %s: %r' % (kind.__name__, value))
+        return '<?>'
+
+    def exception(self, exc, seen):
+        key = id(exc)
+        number = self.numbers.get(key)
+        if number is None:
+            number = self.numbers[key] = len(self.numbers) + 1
+            self.numbered.append(exc)
+        if key in seen:
+            return '#%d' % number  # written earlier in this value: also ends a cycle
+        seen.add(key)
+        kind = type(exc)
+        if kind is RecursionError and str(exc).startswith('maximum recursion depth'):
+            self.problems.append('CPython ran out of recursion depth: %s' % exc)
+        args = exc.args
+        text = '#%d %s(%s)' % (number, kind.__name__,
+                               repr(args[0]) if len(args) == 1 else ', '.join(map(repr, args)))
+        if exc.__cause__ is not None:
+            text += ' cause=(%s)' % self.exception(exc.__cause__, seen)
+        if exc.__suppress_context__:
+            text += ' suppress_context'
+        if exc.__context__ is not None:
+            text += ' context=(%s)' % self.exception(exc.__context__, seen)
+        return text
+
+
+_trace = _Trace()
+
+
+def _print_trace(main):
+    """An exported script's last step: run main() and print the trace text."""
+    events = _trace.run(main)
+    if _trace.problems:
+        _sys.exit('ctxtrace: ' + '; '.join(_trace.problems))
+    _sys.stdout.write(''.join([event + '\n' for event in events]))

@@ -1,0 +1,375 @@
+# ctxwalker: runs a ctxlib program on real CPython. The program arrives as nested tuples (built
+# by oracle/src/convert.cpp, layout below) and every construct runs as the real Python
+# statement: `with` as `with`, try/except/finally as try/except/finally, raise/raise from/bare
+# raise as themselves, ExitStack/suppress/nullcontext/closing from contextlib. Nothing of
+# contextlib is emulated.
+#
+# The walker must be invisible to the program: its only except block is the one that stands for
+# the program's own `except` clauses (and re-raises what none of them takes, as Python's
+# compiled handlers do), program code never runs in any other handler of its own, and `return`
+# is a status, not an exception. So __context__, __suppress_context__ and sys.exc_info() are
+# exactly what they are in the exported script (tests/oracle/walker_differential.py checks it).
+#
+# Layout (each node is a tuple whose first item is its code):
+#   program    (classes, cms, functions, main)
+#   class      (name, base)
+#   cm         (name, params, enter|None, exit_param, exit|None, close|None)
+#   function   (name, params, is_exit, body)        params: tuple of names
+#   block      tuple of statements
+#   statements (PASS,) (MARK, exprs) (ASSIGN, name, expr) (SET_ATTR, name, attr, expr)
+#              (RAISE,) (RAISE, expr) (RAISE, expr, cause) (RETURN, expr|None) (EXPR, expr)
+#              (WITH, ((expr, name|None), ...), body)
+#              (TRY, body, ((classes|None, is_tuple, name|None, body), ...), final|None)
+#   expressions (CONST, value) (NAME, name) (NEW_EXCEPTION, class, args) (NEW_CM, cm, args)
+#              (NEW_EXIT_STACK,) (NEW_SUPPRESS, args) (NEW_NULLCONTEXT, args)
+#              (NEW_CLOSING, args) (CALL, function, args) (TUPLE, items)
+#              (METHOD, name, method, args)
+import builtins
+import sys
+import traceback
+
+from contextlib import ExitStack, closing, nullcontext, suppress
+
+import ctxtrace
+
+PASS, MARK, ASSIGN, SET_ATTR, RAISE, RETURN, EXPR, WITH, TRY = range(9)
+(CONST, NAME, NEW_EXCEPTION, NEW_CM, NEW_EXIT_STACK, NEW_SUPPRESS, NEW_NULLCONTEXT, NEW_CLOSING,
+ CALL, TUPLE, METHOD) = range(11)
+
+trace = ctxtrace._trace
+# Each level of program nesting costs the walker about three Python frames; CPython's default
+# keeps deep C recursion (with -> __enter__ -> ...) well inside an 8 MiB stack. A RecursionError
+# CPython raises itself is reported as an oracle failure by ctxtrace, never as a trace.
+sys.setrecursionlimit(1000)
+RESULT = ' return'  # the key of a frame's return value: never a name (no spaces in names)
+MISSING = object()
+BUILTINS = vars(builtins)
+
+
+class OracleFailure(BaseException):
+    """The walker met something a checked program cannot contain: a bug, never a trace."""
+
+
+# Per run: the declared names (Python's module globals) and each cm class's declaration.
+names = {}
+cm_decls = {}
+failures = []
+
+
+def fail(message):
+    # Recorded first, with where it happened: the program may catch what is raised here, the
+    # run still fails.
+    failures.append(message + '\n' + ''.join(traceback.format_stack(limit=8)))
+    raise OracleFailure(message)
+
+
+# -- statements: each returns True when a `return` ran (its value is frame[RESULT])
+
+def run_block(block, frame):
+    # The commonest statements run right here: every Python call saved is time, and a frame
+    # fewer for each exception to pass through (same semantics as their s_* functions).
+    for statement in block:
+        code = statement[0]
+        if code == MARK:
+            trace.mark(*arguments(statement[1], frame))
+        elif code == WITH and len(statement[1]) == 1:
+            manager, name = statement[1][0]
+            with EXPRESSIONS[manager[0]](manager, frame) as value:
+                if name is not None:
+                    frame[name] = value
+                if run_block(statement[2], frame):
+                    return True
+        elif code == RAISE and len(statement) == 2:
+            exc = statement[1]
+            raise EXPRESSIONS[exc[0]](exc, frame)
+        elif STATEMENTS[code](statement, frame):
+            return True
+    return False
+
+
+def s_pass(statement, frame):
+    return False
+
+
+def s_mark(statement, frame):
+    trace.mark(*arguments(statement[1], frame))
+    return False
+
+
+def s_assign(statement, frame):
+    value = statement[2]
+    frame[statement[1]] = EXPRESSIONS[value[0]](value, frame)
+    return False
+
+
+def s_set_attr(statement, frame):
+    value = evaluate(statement[3], frame)  # Python evaluates the right side first
+    target = lookup(statement[1], frame)
+    if isinstance(target, type):
+        class_cache.clear()  # a declared class was changed: never reuse it
+    setattr(target, statement[2], value)
+    return False
+
+
+def s_raise(statement, frame):
+    if len(statement) == 1:
+        raise  # the exception the enclosing handler (a real except block) is handling
+    exc = evaluate(statement[1], frame)
+    if len(statement) == 3:
+        cause = evaluate(statement[2], frame)
+        raise exc from cause
+    raise exc
+
+
+def s_return(statement, frame):
+    frame[RESULT] = None if statement[1] is None else evaluate(statement[1], frame)
+    return True
+
+
+def s_expr(statement, frame):
+    value = statement[1]
+    EXPRESSIONS[value[0]](value, frame)
+    return False
+
+
+def s_with(statement, frame):
+    return enter_items(statement[1], 0, statement[2], frame)
+
+
+def enter_items(items, index, body, frame):
+    # `with A as a, B as b:` is exactly nested, B evaluated inside A's protected region (W3).
+    manager, name = items[index]
+    with evaluate(manager, frame) as value:
+        if name is not None:
+            frame[name] = value
+        if index + 1 < len(items):
+            return enter_items(items, index + 1, body, frame)
+        return run_block(body, frame)
+
+
+def s_try(statement, frame):
+    body, handlers, final = statement[1], statement[2], statement[3]
+    if final is None:
+        return try_except(body, handlers, frame)
+    try:
+        returned = try_except(body, handlers, frame) if handlers else run_block(body, frame)
+    finally:
+        if run_block(final, frame):
+            return True  # as in Python: a return in finally replaces a return or exception
+    return returned
+
+
+def try_except(body, handlers, frame):
+    try:
+        return run_block(body, frame)
+    except BaseException as exc:
+        # This except block stands for the program's handler, so the handler body runs in
+        # it: what it raises gets __context__ = exc, and a bare raise re-raises exc.
+        for classes, _, name, handler_body in handlers:
+            if classes is None or matches(exc, classes, frame):
+                if name is None:
+                    return run_block(handler_body, frame)
+                frame[name] = exc
+                try:
+                    return run_block(handler_body, frame)
+                finally:
+                    frame.pop(name, None)  # Python unbinds the target: `NAME = None; del NAME`
+        raise  # no handler: the same exception goes on, untouched, as in Python
+
+
+def matches(exc, classes, frame):
+    # Class names are looked up when the exception arrives, as Python evaluates except
+    # clauses; except matching ignores __subclasscheck__, as type.__subclasscheck__ does here.
+    kind = type(exc)
+    for name in classes:
+        if issubclass(kind, lookup(name, frame)):
+            return True
+    return False
+
+
+# -- expressions
+
+def evaluate(expression, frame):
+    return EXPRESSIONS[expression[0]](expression, frame)
+
+
+def arguments(expressions, frame):
+    # A loop, not a comprehension: in 3.11 a comprehension is one more frame per call.
+    values = []
+    for e in expressions:
+        values.append(EXPRESSIONS[e[0]](e, frame))
+    return values
+
+
+def lookup(name, frame):
+    # Python's order: the frame's locals, then the declarations (globals), then builtins.
+    value = frame.get(name, MISSING)
+    if value is MISSING:
+        value = names.get(name, MISSING)
+        if value is MISSING:
+            value = BUILTINS.get(name, MISSING)
+            if value is MISSING:
+                fail('name %r is not bound (the program was not checked?)' % name)
+    return value
+
+
+def e_const(expression, frame):
+    return expression[1]
+
+
+def e_name(expression, frame):
+    value = frame.get(expression[1], MISSING)  # the common case, inline
+    return lookup(expression[1], frame) if value is MISSING else value
+
+
+def e_new(expression, frame):
+    # CLASS(args) and CMNAME(args): a real call of the real class.
+    return lookup(expression[1], frame)(*arguments(expression[2], frame))
+
+
+def e_new_exit_stack(expression, frame):
+    return ExitStack()
+
+
+def e_new_suppress(expression, frame):
+    return suppress(*arguments(expression[1], frame))
+
+
+def e_new_nullcontext(expression, frame):
+    return nullcontext(*arguments(expression[1], frame))
+
+
+def e_new_closing(expression, frame):
+    return closing(*arguments(expression[1], frame))
+
+
+def e_tuple(expression, frame):
+    return tuple(arguments(expression[1], frame))
+
+
+def e_method(expression, frame):
+    stack = lookup(expression[1], frame)
+    return getattr(stack, expression[2])(*arguments(expression[3], frame))
+
+
+STATEMENTS = [s_pass, s_mark, s_assign, s_set_attr, s_raise, s_return, s_expr, s_with, s_try]
+EXPRESSIONS = [e_const, e_name, e_new, e_new, e_new_exit_stack, e_new_suppress,
+               e_new_nullcontext, e_new_closing, e_new, e_tuple, e_method]
+
+
+# -- declarations
+
+class WalkerCM(ctxtrace._DeclaredCM):
+    """A declared cm: records the event, then runs the declared block as the method."""
+
+    def __enter__(self):
+        trace.enter(self)
+        decl = cm_decls[type(self)]
+        return run_method(decl, decl[2], self, None, None)
+
+    def __exit__(self, typ, exc, tb):
+        trace.exit(self, exc)
+        decl = cm_decls[type(self)]
+        return run_method(decl, decl[4], self, decl[3], exc)
+
+
+class WalkerClosableCM(WalkerCM):
+    def close(self):
+        trace.close(self)
+        decl = cm_decls[type(self)]
+        return run_method(decl, decl[5], self, None, None)
+
+
+def run_method(decl, block, instance, exc_param, exc):
+    if block is None:
+        return None  # the default method body: return None
+    params = decl[1]
+    args = instance._args
+    if len(params) != len(args):
+        fail('%s takes %d arguments, got %d' % (decl[0], len(params), len(args)))
+    frame = dict(zip(params, args))
+    frame['self'] = instance
+    if exc_param is not None:
+        frame[exc_param] = exc
+    if run_block(block, frame):
+        return frame[RESULT]
+    return None
+
+
+def make_function(decl):
+    name, params, is_exit, body = decl
+    if is_exit:
+        def function(typ, exc, tb):
+            trace.call(name, exc)
+            frame = {params[0]: exc}
+            return frame[RESULT] if run_block(body, frame) else None
+    else:
+        def function(*args):
+            trace.call(name, *args)
+            if len(args) != len(params):
+                fail('%s takes %d arguments, got %d' % (name, len(params), len(args)))
+            frame = dict(zip(params, args))
+            return frame[RESULT] if run_block(body, frame) else None
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
+# Creating a class costs ~7 µs, about as much as running a small program, so classes are
+# reused across runs: exception classes by (name, base), cm classes by (name, has close). A
+# cm class finds this run's declaration through cm_decls. Nothing of a run stays in them,
+# except when a program assigns to a class attribute; then the cache is dropped.
+class_cache = {}
+CLASS_CACHE_LIMIT = 4096
+
+
+def exception_class(name, base):
+    key = (name, base)
+    cls = class_cache.get(key)
+    if cls is None:
+        cls = class_cache[key] = type(name, (base,), {'__module__': '__main__'})
+    return cls
+
+
+def cm_class(name, closable):
+    key = (name, closable)
+    cls = class_cache.get(key)
+    if cls is None:
+        base = WalkerClosableCM if closable else WalkerCM
+        cls = class_cache[key] = type(name, (base,), {'__module__': '__main__'})
+    return cls
+
+
+def declare(program):
+    classes, cms, functions = program[0], program[1], program[2]
+    if len(class_cache) > CLASS_CACHE_LIMIT:
+        class_cache.clear()
+    names.clear()
+    cm_decls.clear()
+    del failures[:]
+    for name, base in classes:
+        base_class = names.get(base) or BUILTINS.get(base)
+        if not (isinstance(base_class, type) and issubclass(base_class, BaseException)):
+            fail('class %s: base %s is not an exception class' % (name, base))
+        names[name] = exception_class(name, base_class)
+    for decl in cms:
+        cls = names[decl[0]] = cm_class(decl[0], decl[5] is not None)
+        cm_decls[cls] = decl
+    for decl in functions:
+        names[decl[0]] = make_function(decl)
+
+
+def run(program):
+    """Runs the program and returns its trace events, ending in the outcome line."""
+    declare(program)
+    frame = {}
+    try:
+        events = trace.run(lambda: run_block(program[3], frame))
+        if failures or trace.problems:
+            raise OracleFailure('; '.join(failures + trace.problems))
+        return events
+    finally:
+        # Drop this run's objects now: a cached class must not keep them alive.
+        frame.clear()
+        names.clear()
+        cm_decls.clear()
+        trace.reset()

@@ -1,0 +1,516 @@
+// Checker: every static rule of docs/language.md, each violated at least once, plus the
+// derived kinds (what `with X as v` binds) and the resolution of call kinds.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ctxmodel/parse.hpp"
+#include "test_util.hpp"
+
+namespace ctxmodel {
+namespace {
+
+using test::joined;
+using test::must_fail;
+using test::must_load;
+
+// Shared declarations, prepended to the table's programs (10 lines).
+constexpr const char* prelude =
+    "class MyError(KeyError)\n"     // 1
+    "cm Plain(a, e: exception):\n"  // 2
+    "    exit(exc):\n"              // 3
+    "        mark exc\n"            // 4
+    "cm Closable:\n"                // 5
+    "    close:\n"                  // 6
+    "        mark 'closed'\n"       // 7
+    "def fn(x, e: exception):\n"    // 8
+    "    mark x\n"                  // 9
+    "def onexit(*exc):\n"           // 10
+    "    mark exc\n";               // 11
+constexpr int prelude_lines = 11;
+
+struct violation {
+  const char* name;
+  std::string text;  // after the prelude; line numbers below count from its first line
+  int line;
+  int column;
+  const char* message;
+  std::size_t count = 1;  // how many diagnostics in all
+};
+
+void PrintTo(const violation& v, std::ostream* os) {
+  *os << v.name;
+}
+
+const std::vector<violation>& violations() {
+  static const std::vector<violation> cases = {
+      // names and scoping
+      {"unknown_name", "mark nope\n", 1, 6, "unknown name 'nope'"},
+      {"with_binding_ends_with_block", "with Plain(1, KeyError) as v:\n    pass\nmark v\n", 3, 6,
+       "unknown name 'v'"},
+      {"assignment_ends_with_block", "with Plain(1, KeyError):\n    x = 1\nmark x\n", 3, 6,
+       "unknown name 'x'"},
+      {"try_body_binding_not_in_handler", "try:\n    x = 1\nexcept:\n    mark x\n", 4, 10,
+       "unknown name 'x'"},
+      {"except_binding_only_in_handler",
+       "try:\n    pass\nexcept KeyError as e:\n    pass\nmark e\n", 5, 6, "unknown name 'e'"},
+      {"except_name_must_be_new",
+       "e = KeyError()\ntry:\n    pass\nexcept KeyError as e:\n    pass\n", 4, 1,
+       "'e' is already bound"},
+      {"later_item_sees_earlier_as",
+       "with Plain(1, KeyError) as v, nullcontext(w) as w:\n    pass\n", 1, 43, "unknown name 'w'"},
+      // kinds
+      {"rebind_other_kind", "x = 1\nx = KeyError()\n", 2, 1,
+       "'x' was first bound as kind value (line 1) and cannot be rebound as kind exception"},
+      {"rebind_in_nested_block", "s = ExitStack()\nwith s:\n    s = suppress()\n", 3, 5,
+       "first bound as kind stack"},
+      {"rebind_by_with_as", "x = KeyError()\nwith ExitStack() as x:\n    pass\n", 2, 6,
+       "cannot be rebound as kind stack"},
+      {"raise_value", "raise 1\n", 1, 7,
+       "'raise' needs an exception class or object, found a value"},
+      {"raise_cm", "raise Plain(1, KeyError)\n", 1, 7, "found a context manager"},
+      {"raise_from_value", "raise KeyError from 'x'\n", 1, 21, "'from' needs None or an exception"},
+      {"raise_function_name", "raise fn\n", 1, 7, "found a value of kind value"},
+      {"with_value", "with 1:\n    pass\n", 1, 6, "'with' needs a context manager, found a value"},
+      {"with_exception", "with KeyError():\n    pass\n", 1, 6,
+       "'with' needs a context manager, found an exception object"},
+      // bare raise and return
+      {"bare_raise_top_level", "raise\n", 1, 1,
+       "bare 'raise' is only allowed inside an except handler"},
+      {"bare_raise_in_try_body", "try:\n    raise\nexcept:\n    pass\n", 2, 5, "bare 'raise'"},
+      {"bare_raise_in_finally", "try:\n    pass\nfinally:\n    raise\n", 4, 5, "bare 'raise'"},
+      {"return_top_level", "return\n", 1, 1,
+       "'return' is only allowed in cm methods and functions"},
+      {"return_in_with_at_top_level", "with nullcontext():\n    return 1\n", 2, 5,
+       "'return' is only"},
+      // self
+      {"self_at_top_level", "mark self\n", 1, 6, "'self' is only available inside cm methods"},
+      {"bind_self", "self = 1\n", 1, 1, "cannot bind 'self'"},
+      // exception constructors
+      {"exception_two_args", "raise KeyError(1, 2)\n", 1, 7, "takes at most one argument, got 2"},
+      {"exception_arg_not_literal", "x = 1\nraise KeyError(x)\n", 2, 16,
+       "must be an int or string literal"},
+      {"exception_arg_none", "raise KeyError(None)\n", 1, 16, "must be an int or string literal"},
+      // cm constructors and function calls
+      {"cm_arity", "with Plain(1):\n    pass\n", 1, 6, "'Plain' takes 2 arguments, got 1"},
+      {"cm_exception_param", "with Plain(1, 2):\n    pass\n", 1, 15,
+       "argument for parameter 'e' of 'Plain' must be an exception"},
+      {"function_arity", "fn(1)\n", 1, 1, "'fn' takes 2 arguments, got 1"},
+      {"function_arg_kind", "fn(1, 'x')\n", 1, 7, "must be an exception"},
+      {"function_call_as_value", "mark fn(1, KeyError)\n", 1, 6,
+       "a call of function 'fn' is a statement"},
+      {"exit_function_called", "onexit(None)\n", 1, 1, "exit function 'onexit' cannot be called"},
+      {"constructor_as_statement", "KeyError()\n", 1, 1,
+       "a call statement must call a declared function"},
+      {"call_variable", "x = 1\nx()\n", 2, 1, "'x' is not callable"},
+      {"unknown_callee", "nope()\n", 1, 1, "unknown callee 'nope'"},
+      {"cm_name_as_value", "mark Plain\n", 1, 6, "cm 'Plain' cannot be used as a value"},
+      {"constructor_name_as_value", "mark ExitStack\n", 1, 6, "'ExitStack' must be called"},
+      {"exit_stack_args", "mark ExitStack(1)\n", 1, 6, "'ExitStack' takes no arguments, got 1"},
+      {"nullcontext_args", "mark nullcontext(1, 2)\n", 1, 6, "'nullcontext' takes at most one"},
+      // exit stacks
+      {"method_on_value", "x = 1\nx.close()\n", 2, 1, "'x' is not an ExitStack (kind value)"},
+      {"method_on_cm", "c = Plain(1, KeyError)\nc.push(onexit)\n", 2, 1,
+       "not an ExitStack (kind cm)"},
+      {"method_on_unknown", "s.close()\n", 1, 1, "unknown name 's'"},
+      {"enter_context_arity", "s = ExitStack()\ns.enter_context()\n", 2, 1,
+       "'.enter_context' takes 1 argument, got 0"},
+      {"close_arity", "s = ExitStack()\ns.close(1)\n", 2, 1, "'.close' takes 0 arguments, got 1"},
+      {"enter_context_value", "s = ExitStack()\ns.enter_context(1)\n", 2, 17,
+       "'.enter_context' needs a context manager"},
+      {"push_value", "s = ExitStack()\ns.push('x')\n", 2, 8,
+       "'.push' needs a context manager or an exit function"},
+      {"push_normal_function", "s = ExitStack()\ns.push(fn)\n", 2, 8, "'fn' is a normal function"},
+      {"callback_exit_function", "s = ExitStack()\ns.callback(onexit)\n", 2, 12,
+       "'onexit' is an exit function"},
+      {"callback_not_function", "s = ExitStack()\ns.callback(Plain)\n", 2, 12,
+       "'.callback' needs the name of a declared function"},
+      {"callback_arity", "s = ExitStack()\ns.callback(fn, 1)\n", 2, 1,
+       "'fn' takes 2 arguments, got 1"},
+      {"callback_arg_kind", "s = ExitStack()\ns.callback(fn, 1, 2)\n", 2, 19,
+       "must be an exception"},
+      {"pop_all_statement", "s = ExitStack()\ns.pop_all()\n", 2, 1,
+       "the result of 'pop_all()' must be used"},
+      {"push_as_value", "s = ExitStack()\nmark s.push(onexit)\n", 2, 6,
+       "'.push(...)' is a statement"},
+      {"close_as_value", "s = ExitStack()\nx = s.close()\n", 2, 5, "'.close(...)' is a statement"},
+      // closing and suppress
+      {"closing_without_close", "with closing(Plain(1, KeyError)):\n    pass\n", 1, 14,
+       "'closing' needs an instance of a cm that declares 'close'"},
+      {"closing_of_closing", "with closing(closing(Closable())):\n    pass\n", 1, 14,
+       "'closing' needs an instance"},
+      {"closing_arity", "with closing():\n    pass\n", 1, 6, "'closing' takes 1 argument, got 0"},
+      {"closing_mixed_variable",
+       "c = Closable()\nc = Plain(1, KeyError)\nwith closing(c):\n    pass\n", 3, 14,
+       "'closing' needs an instance"},
+      {"suppress_object", "with suppress(KeyError()):\n    pass\n", 1, 15,
+       "suppress needs exception classes, found an exception object"},
+      {"suppress_value_in_tuple", "with suppress((KeyError, 1)):\n    pass\n", 1, 26,
+       "suppress needs exception classes"},
+      {"tuple_outside_suppress", "mark (KeyError,)\n", 1, 6,
+       "a parenthesised tuple is only allowed as an argument of suppress"},
+      // exception attributes
+      {"attribute_on_class", "KeyError.__context__ = None\n", 1, 1, "'KeyError' is a class"},
+      {"attribute_on_maybe_class", "k = KeyError\nk.__cause__ = None\n", 2, 1,
+       "'k' may hold an exception class"},
+      {"attribute_on_value", "x = 1\nx.__cause__ = None\n", 2, 1, "'x' is of kind value"},
+      {"attribute_on_exception_param",
+       "cm C(e: exception):\n    enter:\n        e.__context__ = None\nmark 1\n", 3, 9,
+       "may hold an exception class"},
+      {"attribute_value_class", "e = KeyError()\ne.__context__ = KeyError\n", 2, 17,
+       "must be set to None or an exception object, found an exception class"},
+      {"attribute_value_int", "e = KeyError()\ne.__cause__ = 1\n", 2, 15,
+       "must be set to None or an exception object"},
+      {"suppress_context_not_bool", "e = KeyError()\ne.__suppress_context__ = None\n", 2, 26,
+       "must be set to True or False"},
+      // handlers
+      {"bare_except_not_last", "try:\n    pass\nexcept:\n    pass\nexcept KeyError:\n    pass\n", 3,
+       1, "a bare 'except:' must be the last handler"},
+      {"except_unknown_class", "try:\n    pass\nexcept Nope:\n    pass\n", 3, 1,
+       "unknown exception class 'Nope'"},
+      {"except_cm_class", "try:\n    pass\nexcept (KeyError, Plain):\n    pass\n", 3, 1,
+       "'except' needs exception classes, found 'Plain'"},
+      // declarations and names
+      {"duplicate_declaration", "cm fn:\n    pass\nmark 1\n", 1, 4,
+       "duplicate declaration of 'fn' (first declared on line -3)"},
+      {"builtin_class_redeclared", "class ValueError(Exception)\nmark 1\n", 1, 7,
+       "names a built-in exception class"},
+      {"reserved_underscore", "_x = 1\n", 1, 1, "names starting with '_' are reserved"},
+      {"python_keyword_name", "lambda = 1\n", 1, 1, "'lambda' is a Python keyword"},
+      {"library_name", "suppress = 1\n", 1, 1, "'suppress' names a contextlib constructor"},
+      {"bind_class_name", "MyError = 1\n", 1, 1, "cannot bind 'MyError': 'MyError' names a class"},
+      {"bind_function_name", "with nullcontext() as fn:\n    pass\n", 1, 6,
+       "'fn' names a function"},
+      {"bind_cm_name", "Plain = 1\n", 1, 1, "'Plain' names a cm"},
+      {"base_not_declared", "class A(B)\nmark 1\n", 1, 7, "unknown base class 'B'"},
+      {"base_declared_later", "class A(B)\nclass B(Exception)\nmark 1\n", 1, 7,
+       "base class 'B' of 'A' must be declared before it"},
+      {"base_not_a_class", "class A(Plain)\nmark 1\n", 1, 7,
+       "base of class 'A' must be an exception class, found 'Plain'"},
+      {"base_itself", "class A(A)\nmark 1\n", 1, 7, "cannot derive from itself"},
+      {"duplicate_parameter", "def g(a, a):\n    pass\nmark 1\n", 1, 5, "duplicate parameter 'a'"},
+      {"parameter_named_class", "def g(KeyError):\n    pass\nmark 1\n", 1, 5,
+       "cannot bind 'KeyError'"},
+      {"exit_param_typ", "cm C:\n    exit(typ):\n        pass\nmark 1\n", 1, 4,
+       "cannot name the exit parameter 'typ'"},
+      {"exit_function_param_tb", "def g(*tb):\n    pass\nmark 1\n", 1, 5,
+       "cannot name the exit parameter 'tb'"},
+      {"exit_param_clashes", "cm C(e):\n    exit(e):\n        pass\nmark 1\n", 1, 4,
+       "exit parameter 'e' has the name of a parameter"},
+      {"cm_param_rebound", "cm C(a):\n    enter:\n        a = 2\nmark 1\n", 3, 9,
+       "cannot rebind cm parameter 'a' inside a method"},
+      // functions and methods see only their own names
+      {"function_sees_no_globals", "def g():\n    mark top\ntop = 1\n", 2, 10,
+       "unknown name 'top' (functions and cm methods see only"},
+      {"method_sees_no_globals", "cm C:\n    exit(e):\n        mark top\ntop = 1\n", 3, 14,
+       "unknown name 'top'"},
+      {"exit_param_is_a_value", "cm C:\n    exit(e):\n        raise e\nmark 1\n", 3, 15,
+       "'raise' needs an exception class or object, found a value"},
+      {"bare_raise_in_exit", "cm C:\n    exit(e):\n        raise\nmark 1\n", 3, 9, "bare 'raise'"},
+      // recursion
+      {"recursive_function", "def g():\n    g()\nmark 1\n", 2, 5,
+       "recursion is not allowed: 'g' can run itself again (g -> g)"},
+      {"mutual_recursion", "def g():\n    h()\ndef h():\n    g()\nmark 1\n", 2, 5,
+       "'g' can run itself again (g -> h -> g)"},
+      {"recursion_through_callback",
+       "def g():\n    with ExitStack() as s:\n        s.callback(g)\nmark 1\n", 3, 20,
+       "recursion is not allowed"},
+      {"recursion_through_cm",
+       "cm C:\n    exit(e):\n        k()\ndef k():\n    with C():\n        pass\nmark 1\n", 3, 9,
+       "'C' can run itself again (C -> k -> C)"},
+      {"recursion_through_self",
+       "cm C:\n    close:\n        with closing(self):\n            pass\nmark 1\n", 3, 14,
+       "'C' can run itself again (C -> C)"},
+      // derived as-kinds
+      {"suppress_binds_none", "with suppress() as v:\n    raise v\n", 2, 11, "found a value"},
+      {"nullcontext_binds_its_value", "with nullcontext(1) as v:\n    raise v\n", 2, 11,
+       "found a value"},
+      {"enter_default_returns_none", "with Plain(1, KeyError) as v:\n    raise v\n", 2, 11,
+       "found a value"},
+      {"enter_mixed_returns",
+       "cm C:\n    enter:\n        try:\n            return KeyError()\n        except:\n"
+       "            return 1\nwith C() as v:\n    raise v\n",
+       8, 11, "found a value"},
+      {"enter_may_fall_off",
+       "cm C:\n    enter:\n        try:\n            return KeyError()\n        finally:\n"
+       "            pass\nwith C() as v:\n    raise v\n",
+       8, 11, "found a value"},
+      {"enter_context_binds_like_with",
+       "s = ExitStack()\nv = s.enter_context(suppress())\nraise v\n", 3, 7, "found a value"},
+      {"closing_binds_the_cm", "with closing(Closable()) as c:\n    raise c\n", 2, 11,
+       "found a context manager"},
+      // several errors, reported in source order
+      {"several_errors", "mark a\nmark b\nraise 1\n", 1, 6, "unknown name 'a'", 3},
+  };
+  return cases;
+}
+
+class Violation : public testing::TestWithParam<violation> {};
+
+TEST_P(Violation, IsReported) {
+  const violation& v = GetParam();
+  const std::string text = std::string(prelude) + v.text;
+  load_result r = load(text, "c.ctx");
+  EXPECT_FALSE(r.program.has_value());
+  ASSERT_EQ(r.errors.size(), v.count) << joined(r.errors);
+  const diagnostic& d = r.errors[0];
+  // Messages may quote line numbers of the prelude; normalise "line N" to the table's frame.
+  std::string message = d.message;
+  if (auto at = message.find("line "); at != std::string::npos) {
+    std::size_t end = at + 5;
+    while (end < message.size() && isdigit(static_cast<unsigned char>(message[end]))) ++end;
+    if (end > at + 5) {
+      const int n = std::stoi(message.substr(at + 5, end - at - 5)) - prelude_lines;
+      message = message.substr(0, at + 5) + std::to_string(n) + message.substr(end);
+    }
+  }
+  EXPECT_EQ(d.line - prelude_lines, v.line) << d.to_string();
+  EXPECT_EQ(d.column, v.column) << d.to_string();
+  EXPECT_NE(message.find(v.message), std::string::npos) << d.to_string();
+  for (std::size_t i = 1; i < r.errors.size(); ++i) {
+    const auto& a = r.errors[i - 1];
+    const auto& b = r.errors[i];
+    EXPECT_TRUE(a.line < b.line || (a.line == b.line && a.column <= b.column)) << joined(r.errors);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, Violation, testing::ValuesIn(violations()),
+                         [](const testing::TestParamInfo<violation>& i) { return i.param.name; });
+
+TEST(Checker, PreludeIsValid) {
+  must_load(std::string(prelude) + "mark 1\n");
+}
+
+TEST(Checker, ValidKindsAndScopes) {
+  must_load(std::string(prelude) +
+            "cm Self:\n"
+            "    enter:\n"
+            "        return self\n"
+            "cm Raises:\n"
+            "    enter:\n"
+            "        return MyError('x')\n"
+            "cm Stack:\n"
+            "    enter:\n"
+            "        s = ExitStack()\n"
+            "        return s\n"
+            "x = 1\n"
+            "x = 'rebound, same kind'\n"
+            "with Self() as me, me as again, Raises() as err, Stack() as st:\n"
+            "    with again:\n"
+            "        pass\n"
+            "    st.push(onexit)\n"
+            "    raise err from None\n"
+            "with ExitStack() as stack:\n"
+            "    c = stack.enter_context(closing(Closable()))\n"
+            "    with closing(c):\n"
+            "        pass\n"
+            "    e = stack.enter_context(Raises())\n"
+            "    e.__cause__ = MyError()\n"
+            "    stack.callback(fn, x, e)\n"
+            "    moved = stack.pop_all()\n"
+            "    with moved:\n"
+            "        moved.close()\n"
+            "    with nullcontext(e) as same:\n"
+            "        raise same\n"
+            "try:\n"
+            "    pass\n"
+            "except (MyError, IndexError) as caught:\n"
+            "    caught.__context__ = None\n"
+            "    caught.__suppress_context__ = False\n"
+            "    try:\n"
+            "        raise\n"
+            "    except KeyError as inner:\n"
+            "        raise inner from caught\n"
+            "except BaseException:\n"
+            "    raise\n"
+            "finally:\n"
+            "    mark x\n"
+            "try:\n"
+            "    pass\n"
+            "except KeyError as caught:\n"  // the same name again, in another handler
+            "    mark caught\n"
+            "with suppress(KeyError, (IndexError, (MyError,)), ()):\n"
+            "    k = KeyError\n"
+            "    raise k\n");
+}
+
+TEST(Checker, FunctionsAndMethods) {
+  must_load(
+      "cm C(a, e: exception):\n"
+      "    enter:\n"
+      "        mark a, self\n"
+      "        raise e\n"
+      "    exit(exc):\n"
+      "        mark exc\n"
+      "        exc = 1\n"  // the exit parameter is an ordinary value variable
+      "        helper(a)\n"
+      "        return True\n"
+      "    close:\n"
+      "        return\n"
+      "def helper(v):\n"
+      "    v = 2\n"  // function parameters may be rebound
+      "    with ExitStack() as s:\n"
+      "        s.push(on_exit)\n"
+      "        s.callback(leaf)\n"
+      "    return v\n"
+      "def on_exit(*exc):\n"
+      "    try:\n"
+      "        raise KeyError\n"
+      "    except KeyError:\n"
+      "        raise\n"
+      "def leaf():\n"
+      "    pass\n"
+      "mark helper, on_exit\n"
+      "with C(1, KeyError):\n"
+      "    helper(C(2, ValueError('x')))\n");
+}
+
+TEST(Checker, ResolvesCallKinds) {
+  program p = must_load(
+      "cm C:\n"
+      "    close:\n"
+      "        pass\n"
+      "def f():\n"
+      "    pass\n"
+      "mark KeyError(), C(), ExitStack(), suppress(), nullcontext(), closing(C())\n"
+      "f()\n");
+  const auto& m = std::get<mark_stmt>(p.main[0].node);
+  const call_kind expected[] = {call_kind::new_exception,   call_kind::new_cm,
+                                call_kind::new_exit_stack,  call_kind::new_suppress,
+                                call_kind::new_nullcontext, call_kind::new_closing};
+  for (std::size_t i = 0; i < 6; ++i)
+    EXPECT_EQ(std::get<call_expr>(m.values[i].node).kind, expected[i]) << i;
+  const auto& e = std::get<expr_stmt>(p.main[1].node);
+  EXPECT_EQ(std::get<call_expr>(e.value.node).kind, call_kind::call_function);
+}
+
+TEST(Checker, CycleInEnterKindsTerminates) {
+  // A's enter needs B's as-kind and B's needs A's: reported as recursion, and no hang.
+  diagnostics ds = must_fail(
+      "cm A:\n"
+      "    enter:\n"
+      "        with B() as b:\n"
+      "            return b\n"
+      "cm B:\n"
+      "    enter:\n"
+      "        with A() as a:\n"
+      "            return a\n"
+      "mark 1\n");
+  ASSERT_EQ(ds.size(), 1u) << joined(ds);
+  EXPECT_NE(ds[0].message.find("recursion"), std::string::npos);
+}
+
+// Programs built directly (by generators) must also obey the shapes the parser guarantees,
+// or print() would not read back.
+TEST(Checker, TreeInvariants) {
+  auto expr_of = [](expr_node n) { return expr{std::move(n), {}}; };
+  auto stmt_of = [](stmt_node n) { return stmt{std::move(n), {}}; };
+  auto errors_for = [](program p) { return check(p, "built"); };
+  auto has = [](const diagnostics& ds, const std::string& what) {
+    for (const auto& d : ds)
+      if (d.message.find(what) != std::string::npos) return true;
+    ADD_FAILURE() << "no '" << what << "' in:\n" << joined(ds);
+    return false;
+  };
+  const stmt pass = stmt_of(pass_stmt{});
+
+  has(errors_for(program{}), "a program needs at least one top-level statement");
+  {
+    program p;
+    p.main.push_back(stmt_of(with_stmt{{{expr_of(call_expr{"ExitStack", {}, {}}), {}}}, {}}));
+    has(errors_for(p), "empty block");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(mark_stmt{}));
+    has(errors_for(p), "'mark' needs at least one value");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(with_stmt{{}, {pass}}));
+    has(errors_for(p), "'with' needs at least one item");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(try_stmt{{pass}, {}, std::nullopt}));
+    has(errors_for(p), "'try' needs at least one 'except' or a 'finally'");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(raise_stmt{std::nullopt, expr_of(none_literal{})}));
+    has(errors_for(p), "needs an exception before 'from'");
+  }
+  {
+    program p;
+    except_clause h{{}, true, std::nullopt, {pass}, {}};
+    p.main.push_back(stmt_of(try_stmt{{pass}, {h}, std::nullopt}));
+    has(errors_for(p), "'except ()' needs at least one class");
+    p.main[0] = stmt_of(
+        try_stmt{{pass},
+                 {except_clause{{"KeyError", "IndexError"}, false, std::nullopt, {pass}, {}}},
+                 std::nullopt});
+    has(errors_for(p), "must be written as a tuple");
+  }
+  {
+    program p;
+    p.cms.push_back(cm_decl{"C", {}, std::nullopt, "e", std::nullopt, std::nullopt, {}});
+    p.main.push_back(pass);
+    has(errors_for(p), "names an exit parameter but has no exit");
+    p.cms[0] = cm_decl{"C", {}, std::nullopt, "", block{pass}, std::nullopt, {}};
+    has(errors_for(p), "needs a name for its exit parameter");
+  }
+  {
+    program p;
+    p.functions.push_back(function_decl{"f", {{"e", param_type::exception}}, true, {pass}, {}});
+    p.main.push_back(pass);
+    has(errors_for(p), "must have exactly one parameter of type value");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(mark_stmt{{expr_of(string_literal{"caf\xc3\xa9"})}}));
+    has(errors_for(p), "string literal holds a character the language does not allow");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(assign_stmt{"1x", expr_of(int_literal{1})}));
+    has(errors_for(p), "'1x' is not a valid name");
+    p.main[0] = stmt_of(assign_stmt{"with", expr_of(int_literal{1})});
+    has(errors_for(p), "'with' is a keyword");
+  }
+  {
+    program p;
+    p.main.push_back(stmt_of(expr_stmt{expr_of(int_literal{1})}));
+    has(errors_for(p), "an expression on its own is only allowed as a call");
+  }
+  {
+    // Deeper than the parser allows: rejected, so print() never makes unreadable text. (The
+    // tree types themselves copy and compare recursively, so keep it modest.)
+    expr e = expr_of(int_literal{1});
+    for (int i = 0; i < 300; ++i) {
+      call_expr c;
+      c.callee = "nullcontext";
+      c.args.push_back(std::move(e));
+      e = expr_of(std::move(c));
+    }
+    program p;
+    mark_stmt m;
+    m.values.push_back(std::move(e));
+    p.main.push_back(stmt_of(std::move(m)));
+    has(errors_for(std::move(p)), "expression nested too deeply");
+    block b{pass};
+    for (int i = 0; i < 300; ++i) {
+      with_stmt w;
+      w.items.push_back(with_item{expr_of(call_expr{"ExitStack", {}, {}}), {}});
+      w.body = std::move(b);
+      b = block{};
+      b.push_back(stmt_of(std::move(w)));
+    }
+    program q;
+    q.main = std::move(b);
+    has(errors_for(std::move(q)), "blocks nested too deeply");
+  }
+}
+
+}  // namespace
+}  // namespace ctxmodel

@@ -1,0 +1,237 @@
+"""The oracle's walker against the literal Python that export_python writes, on random programs.
+
+The walker runs each construct as the real Python statement; this checks that nothing of its own
+machinery shows: for every generated program, the walker's trace must equal the trace of the
+exported script (executed in-process). Programs are valid by construction (names bound before
+use, no recursion, no hand-made __context__ cycles: see X16) and seeded, so a run is
+reproducible.
+
+    python3 walker_differential.py ORACLE_PYTHON_DIR COUNT [FIRST_SEED]
+"""
+import difflib
+import random
+import sys
+import traceback
+
+sys.path.insert(0, sys.argv[1])
+import ctxexport  # noqa: E402
+import ctxwalker  # noqa: E402
+from ctxwalker import (ASSIGN, CALL, CONST, EXPR, MARK, METHOD, NAME, NEW_CLOSING,  # noqa: E402
+                       NEW_CM, NEW_EXCEPTION, NEW_EXIT_STACK, NEW_NULLCONTEXT, NEW_SUPPRESS,
+                       PASS, RAISE, RETURN, SET_ATTR, TRY, TUPLE, WITH)
+
+with open(ctxexport.__file__.replace('ctxexport.py', 'ctxtrace.py')) as prelude:
+    ctxexport.PRELUDE = prelude.read()
+
+CLASSES = (('E1', 'Exception'), ('E2', 'E1'), ('E3', 'KeyError'))
+EXCEPTION_CLASSES = ['E1', 'E2', 'E3', 'KeyError', 'ValueError', 'LookupError', 'Exception',
+                     'SystemExit', 'RuntimeError']
+
+
+class Generator:
+    def __init__(self, seed):
+        self.random = random.Random(seed)
+        self.count = 0
+
+    def fresh(self, prefix):
+        self.count += 1
+        return '%s%d' % (prefix, self.count)
+
+    def chance(self, p):
+        return self.random.random() < p
+
+    def const(self):
+        return (CONST, self.random.choice([None, True, False, 0, -7, 42, 'a', "it's", 'q"x']))
+
+    def new_exception(self):
+        args = () if self.chance(0.4) else ((CONST, self.random.choice([1, 'm', -2])),)
+        return (NEW_EXCEPTION, self.random.choice(EXCEPTION_CLASSES), args)
+
+    def exception(self, scope):
+        objects = [n for n, k in scope.items() if k == 'exc']
+        if objects and self.chance(0.5):
+            return (NAME, self.random.choice(objects))
+        if self.chance(0.3):
+            return (NAME, self.random.choice(EXCEPTION_CLASSES))
+        return self.new_exception()
+
+    def value(self, scope):
+        x = self.random.random()
+        if scope and x < 0.5:
+            return (NAME, self.random.choice(list(scope)))
+        if x < 0.6:
+            return (NAME, self.random.choice(EXCEPTION_CLASSES + ['f', 'g']))
+        if x < 0.7:
+            return self.new_exception()
+        return self.const()
+
+    def manager(self, scope, in_function):
+        x = self.random.random()
+        if in_function:  # nothing that could recurse into the cm's own methods
+            x = 0.45 + self.random.random() * 0.3
+        if x < 0.3:
+            return (NEW_CM, self.random.choice(['C0', 'C1']), (self.value(scope),))
+        if x < 0.45:
+            return (NEW_EXIT_STACK,)
+        if x < 0.6:
+            classes = [(NAME, self.random.choice(EXCEPTION_CLASSES))
+                       for _ in range(self.random.randint(0, 2))]
+            if self.chance(0.3):
+                classes.append((TUPLE, ((NAME, self.random.choice(EXCEPTION_CLASSES)),
+                                        (NAME, self.random.choice(EXCEPTION_CLASSES)))))
+            return (NEW_SUPPRESS, tuple(classes))
+        if x < 0.75:
+            return (NEW_NULLCONTEXT, () if self.chance(0.5) else (self.value(scope),))
+        if x < 0.85:
+            return (NEW_CLOSING, ((NEW_CM, 'C1', (self.value(scope),)),))
+        managers = [n for n, k in scope.items() if k in ('cm', 'stack')]
+        if managers:
+            return (NAME, self.random.choice(managers))
+        return (NEW_CM, 'C0', (self.const(),))
+
+    def block(self, scope, depth, context, size=None):
+        scope = dict(scope)
+        return tuple(self.statement(scope, depth, context)
+                     for _ in range(size or self.random.randint(1, 4)))
+
+    def statement(self, scope, depth, context):
+        x = self.random.random()
+        in_function = context.get('function', False)
+        stacks = [n for n, k in scope.items() if k == 'stack']
+        if x < 0.15:
+            return (MARK, tuple(self.value(scope) for _ in range(self.random.randint(1, 3))))
+        if x < 0.22:
+            value = self.new_exception()
+            name = self.fresh('x')
+            scope[name] = 'exc'
+            return (ASSIGN, name, value)
+        if x < 0.32:
+            if context.get('handler') and self.chance(0.3):
+                return (RAISE,)
+            exc = self.exception(scope)
+            if self.chance(0.3):
+                return (RAISE, exc, self.random.choice([(CONST, None), self.exception(scope)]))
+            return (RAISE, exc)
+        if x < 0.36 and in_function:
+            result = (NAME, 'self') if context.get('method') else (CONST, 1)
+            return (RETURN, self.random.choice([None, (CONST, True), (CONST, False), result]))
+        if x < 0.5 and depth > 0:
+            items = []
+            inner = dict(scope)
+            for _ in range(self.random.randint(1, 2)):
+                manager = self.manager(inner, in_function)
+                name = None
+                if self.chance(0.6):
+                    name = self.fresh('w')
+                    inner[name] = 'stack' if manager[0] == NEW_EXIT_STACK else 'val'
+                items.append((manager, name))
+            return (WITH, tuple(items), self.block(inner, depth - 1, context))
+        if x < 0.65 and depth > 0:
+            handlers = []
+            for _ in range(self.random.randint(0, 2)):
+                k = self.random.random()
+                if k < 0.2:
+                    classes, is_tuple = None, False
+                elif k < 0.4:
+                    classes = tuple(self.random.choice(EXCEPTION_CLASSES) for _ in range(2))
+                    is_tuple = True
+                else:
+                    classes, is_tuple = (self.random.choice(EXCEPTION_CLASSES),), False
+                name = self.fresh('h') if self.chance(0.6) else None
+                inner = dict(scope)
+                if name:
+                    inner[name] = 'exc'
+                body = self.block(inner, depth - 1, dict(context, handler=True))
+                handlers.append((classes, is_tuple, name, body))
+                if classes is None:
+                    break
+            final = None
+            if not handlers or self.chance(0.4):
+                final = self.block(scope, depth - 1, context)
+            return (TRY, self.block(scope, depth - 1, context), tuple(handlers), final)
+        if x < 0.8 and stacks:
+            stack = self.random.choice(stacks)
+            y = self.random.random()
+            if y < 0.25:
+                return (EXPR, (METHOD, stack, 'callback', ((NAME, 'f'), self.value(scope))))
+            if y < 0.45:
+                pushed = (NAME, 'g') if self.chance(0.6) else (NEW_CM, 'C0', (self.const(),))
+                return (EXPR, (METHOD, stack, 'push', (pushed,)))
+            if y < 0.65:
+                manager = self.manager(scope, in_function)
+                name = self.fresh('e')
+                scope[name] = 'val'
+                return (ASSIGN, name, (METHOD, stack, 'enter_context', (manager,)))
+            if y < 0.8:
+                name = self.fresh('s')
+                scope[name] = 'stack'
+                return (ASSIGN, name, (METHOD, stack, 'pop_all', ()))
+            return (EXPR, (METHOD, stack, 'close', ()))
+        if x < 0.85 and not in_function:
+            name = self.fresh('s')
+            scope[name] = 'stack'
+            return (ASSIGN, name, (NEW_EXIT_STACK,))
+        if x < 0.9:
+            objects = [n for n, k in scope.items() if k == 'exc']
+            if objects:
+                attribute = self.random.choice(['__cause__', '__suppress_context__',
+                                                '__context__'])
+                if attribute == '__suppress_context__':
+                    value = (CONST, self.random.choice([True, False]))
+                elif attribute == '__context__':
+                    value = (CONST, None)  # never a cycle: ExitStack would hang (X16)
+                else:
+                    value = self.random.choice([(CONST, None), (NAME, self.random.choice(objects))])
+                return (SET_ATTR, self.random.choice(objects), attribute, value)
+        if x < 0.95 and not in_function:
+            return (EXPR, (CALL, 'f', (self.value(scope),)))
+        return (PASS,)
+
+    def program(self):
+        method = {'function': True, 'method': True}
+        function = {'function': True}
+        plain = {'p': 'val', 'self': 'cm'}
+        with_exc = dict(plain, ex='val')
+        cms = (('C0', ('p',), self.block(plain, 1, method), 'ex', self.block(with_exc, 1, method),
+                None),
+               ('C1', ('p',), None if self.chance(0.5) else self.block(plain, 1, method), 'ex',
+                None if self.chance(0.5) else self.block(with_exc, 1, method),
+                self.block(plain, 1, method)))
+        functions = (('f', ('a',), False, self.block({'a': 'val'}, 1, function)),
+                     ('g', ('e',), True, self.block({'e': 'val'}, 1, function)))
+        return (CLASSES, cms, functions, self.block({}, 3, {}, size=self.random.randint(2, 8)))
+
+
+def exported_trace(program):
+    namespace = {'__name__': 'exported'}
+    exec(compile(ctxexport.export(program), '<exported>', 'exec'), namespace)
+    trace = namespace['_trace']
+    events = list(trace.run(namespace['_main']))
+    return events + (['problems: %r' % trace.problems] if trace.problems else [])
+
+
+def main():
+    count = int(sys.argv[2])
+    first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    mismatches = 0
+    for seed in range(first, first + count):
+        program = Generator(seed).program()
+        try:
+            walked = list(ctxwalker.run(program))
+        except BaseException:
+            walked = ['oracle error: ' + traceback.format_exc()]
+        try:
+            exported = exported_trace(program)
+        except BaseException:
+            exported = ['export error: ' + traceback.format_exc()]
+        if walked != exported:
+            mismatches += 1
+            print('seed %d: the walker and the exported script differ' % seed)
+            for line in difflib.unified_diff(walked, exported, 'walker', 'exported', lineterm=''):
+                print(line[:400])
+    print('%d of %d programs differ' % (mismatches, count))
+    return 1 if mismatches else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
