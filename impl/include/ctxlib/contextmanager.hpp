@@ -1,0 +1,234 @@
+// ctxlib/contextmanager.hpp: Python's @contextmanager as a C++20 coroutine.
+//
+// A function returning `ctxlib::contextmanager<T>` is a context manager written as straight-line
+// code: setup, `co_yield value`, teardown. The with-body runs at the `co_yield`; if it throws,
+// the very same exception object is rethrown there, so the coroutine can catch it, suppress it
+// (by finishing normally), let it propagate, or replace it.
+//
+//   ctxlib::contextmanager<file&> opened(const char* path) {
+//     file f(path);
+//     try {
+//       co_yield f;                         // the body runs here
+//     } catch (const parse_error&) {
+//       log("bad file");                    // returning normally suppresses the exception
+//       co_return;
+//     }
+//     f.flush();                            // after a normal body
+//   }
+//
+//   ctxlib::with(opened("a.txt"), [](file& f) { parse(f); });
+//
+// For a manager that yields nothing, use `contextmanager<>` and `co_yield {};`.
+//
+// CPython's rules (catalogue G4-G20), with its exception kinds and messages: a coroutine that
+// finishes without yielding makes enter() raise RuntimeError("generator didn't yield") (from
+// None, its context a StopIteration); one that yields twice makes exit() raise
+// RuntimeError("generator didn't stop") or "...didn't stop after throw()", after closing the
+// coroutine (CPython 3.11.7); closing delivers a GeneratorExit at the co_yield, and a coroutine
+// that swallows it and yields again gets RuntimeError("generator ignored GeneratorExit"); a
+// StopIteration escaping the coroutine becomes RuntimeError("generator raised StopIteration")
+// (PEP 479), which exit() unwraps when it carries the body's own StopIteration; a second enter()
+// raises AttributeError as CPython's does. The object is one-shot. Destroying it while suspended
+// at the co_yield closes it first (as CPython's garbage collector would), discarding errors.
+//
+// Each use costs one allocation: the coroutine frame.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "ctxlib/exception.hpp"
+
+namespace ctxlib {
+
+template <class T = void>
+class [[nodiscard]] contextmanager;
+
+namespace detail {
+
+// What a `contextmanager<>` yields: `co_yield {};`.
+struct yields_nothing {};
+
+template <class T>
+struct yielded_slot {
+  using value_type = std::remove_reference_t<T>;
+  value_type* value = nullptr;  // the yielded object lives across the suspension
+  value_type& get() const noexcept { return *value; }
+};
+template <>
+struct yielded_slot<void> {
+  void get() const noexcept {}
+};
+
+template <class T>
+class contextmanager_promise {
+ public:
+  contextmanager<T> get_return_object() noexcept;
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  std::suspend_always final_suspend() const noexcept { return {}; }
+  void return_void() const noexcept {}
+
+  // PEP 479: a StopIteration escaping the generator becomes RuntimeError, caused by it.
+  void unhandled_exception() noexcept {
+    std::exception_ptr escaped = std::current_exception();
+    if (exception_cast<stop_iteration>(escaped) == nullptr) {
+      raised_ = std::move(escaped);
+      return;
+    }
+    try {
+      raise_from(runtime_error("generator raised StopIteration"), escaped);
+    } catch (...) {
+      raised_ = std::current_exception();
+    }
+  }
+
+  // Resumes at the co_yield: throws what exit() or close() delivers there.
+  struct yield_awaiter {
+    contextmanager_promise* promise;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const { promise->deliver(); }
+  };
+
+  template <class U = T>
+  requires(!std::is_void_v<U>) yield_awaiter yield_value(std::remove_reference_t<U>& value)
+  noexcept {
+    slot_.value = std::addressof(value);
+    return yield_awaiter{this};
+  }
+  template <class U = T>
+  requires(!std::is_void_v<U> && !std::is_reference_v<U>) yield_awaiter
+      yield_value(std::remove_reference_t<U>&& value)
+  noexcept {
+    slot_.value = std::addressof(value);  // a temporary lives until the co_yield completes
+    return yield_awaiter{this};
+  }
+  template <class U = T>
+  requires std::is_void_v<U> yield_awaiter yield_value(yields_nothing)
+  noexcept { return yield_awaiter{this}; }
+
+ private:
+  friend class contextmanager<T>;
+
+  void deliver() {
+    if (!delivered_) return;
+    std::exception_ptr e = std::exchange(delivered_, nullptr);
+    // gen.throw() raises the object as is; close() raises a new GeneratorExit, which chains
+    // to the exception being handled where close() was called.
+    if (chain_delivered_) raise(std::move(e));
+    std::rethrow_exception(std::move(e));
+  }
+
+  yielded_slot<T> slot_;
+  std::exception_ptr delivered_;
+  bool chain_delivered_ = false;
+  std::exception_ptr raised_;
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] contextmanager {
+ public:
+  using promise_type = detail::contextmanager_promise<T>;
+
+  contextmanager(contextmanager&& other) noexcept
+      : coroutine_(std::exchange(other.coroutine_, nullptr)), entered_(other.entered_) {}
+  contextmanager& operator=(contextmanager&&) = delete;
+  contextmanager(const contextmanager&) = delete;
+  ~contextmanager() { destroy(); }
+
+  // Runs the coroutine to its co_yield and returns what it yielded.
+  decltype(auto) enter() {
+    if (entered_ || coroutine_ == nullptr) {
+      throw attribute_error("'_GeneratorContextManager' object has no attribute 'args'");
+    }
+    entered_ = true;
+    coroutine_.resume();
+    if (coroutine_.done()) {
+      if (promise().raised_) std::rethrow_exception(promise().raised_);
+      try {
+        throw stop_iteration();
+      } catch (...) {
+        raise_from(runtime_error("generator didn't yield"), nullptr);
+      }
+    }
+    return promise().slot_.get();
+  }
+
+  // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
+  // CPython's _GeneratorContextManager.__exit__ does.
+  bool exit(const std::exception_ptr& exception) {
+    if (!exception) {
+      coroutine_.resume();
+      if (coroutine_.done()) {
+        if (promise().raised_) std::rethrow_exception(promise().raised_);
+        return false;
+      }
+      fail_and_close("generator didn't stop");
+    }
+    promise().delivered_ = exception;
+    promise().chain_delivered_ = false;
+    coroutine_.resume();
+    if (!coroutine_.done()) fail_and_close("generator didn't stop after throw()");
+    std::exception_ptr raised = promise().raised_;
+    if (!raised) return true;               // the coroutine finished: suppressed (G12)
+    if (raised == exception) return false;  // the same object: the with statement re-raises it
+    if (exception_cast<runtime_error>(raised) != nullptr &&
+        exception_cast<stop_iteration>(exception) != nullptr && cause_of(raised) == exception) {
+      return false;  // PEP 479 wrapped the body's own StopIteration (G14)
+    }
+    std::rethrow_exception(raised);
+  }
+
+ private:
+  friend promise_type;
+  explicit contextmanager(std::coroutine_handle<promise_type> coroutine) noexcept
+      : coroutine_(coroutine) {}
+
+  promise_type& promise() const noexcept { return coroutine_.promise(); }
+
+  [[noreturn]] void fail_and_close(const char* message) {
+    try {
+      raise(runtime_error(message));
+    } catch (...) {
+      close();  // CPython 3.11.7 closes the generator before the error propagates
+      throw;
+    }
+  }
+
+  // Python's generator.close(): GeneratorExit at the co_yield of a suspended coroutine.
+  void close() {
+    if (!entered_ || coroutine_.done()) return;
+    promise().delivered_ = std::make_exception_ptr(generator_exit());
+    promise().chain_delivered_ = true;
+    coroutine_.resume();
+    if (!coroutine_.done()) raise(runtime_error("generator ignored GeneratorExit"));
+    std::exception_ptr raised = promise().raised_;
+    if (raised && exception_cast<generator_exit>(raised) == nullptr) std::rethrow_exception(raised);
+  }
+
+  void destroy() noexcept {
+    if (coroutine_ == nullptr) return;
+    try {
+      close();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): CPython reports it as unraisable
+    }
+    coroutine_.destroy();
+    coroutine_ = nullptr;
+  }
+
+  std::coroutine_handle<promise_type> coroutine_;
+  bool entered_ = false;
+};
+
+template <class T>
+contextmanager<T> detail::contextmanager_promise<T>::get_return_object() noexcept {
+  return contextmanager<T>(std::coroutine_handle<contextmanager_promise>::from_promise(*this));
+}
+
+}  // namespace ctxlib

@@ -1,0 +1,230 @@
+// ctxlib::contextmanager: Python's @contextmanager as a coroutine (catalogue G4-G20), used as a
+// C++ programmer would.
+#include "ctxlib/contextmanager.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "ctxlib/ctxlib.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+ctxlib::contextmanager<std::string> tag(strings& log, std::string name) {
+  log.push_back("<" + name + ">");
+  co_yield name;
+  log.push_back("</" + name + ">");
+}
+
+TEST(Contextmanager, SetupYieldTeardownAroundTheBody) {  // G5, G8
+  strings log;
+  ctxlib::with(tag(log, "a"), [&](std::string& v) { log.push_back("body " + v); });
+  EXPECT_EQ(log, (strings{"<a>", "body a", "</a>"}));
+}
+
+TEST(Contextmanager, TheBodyDoesNotStartBeforeEnter) {  // G2
+  strings log;
+  auto cm = tag(log, "a");
+  EXPECT_TRUE(log.empty());
+}
+
+TEST(Contextmanager, TheBodysExceptionIsRethrownAtTheYieldAsTheSameObject) {  // G11, G16
+  std::exception_ptr seen, body = std::make_exception_ptr(value_error("body"));
+  auto cm = [&]() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (...) {
+      seen = std::current_exception();
+      throw;
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [&] { std::rethrow_exception(body); }); });
+  EXPECT_EQ(seen, body);
+  EXPECT_EQ(escaped, body);
+}
+
+TEST(Contextmanager, FinishingAfterTheExceptionSuppressesIt) {  // G12
+  auto cm = []() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (const value_error&) {
+    }
+  };
+  auto result = ctxlib::with(cm(), []() -> int { throw value_error("x"); });
+  EXPECT_FALSE(result.has_value());
+}
+
+TEST(Contextmanager, BaseExceptionsCanBeSwallowedToo) {  // G12
+  auto cm = []() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (...) {
+    }
+  };
+  EXPECT_NO_THROW(ctxlib::with(cm(), [] { throw keyboard_interrupt("^C"); }));
+}
+
+TEST(Contextmanager, ADifferentExceptionReplacesTheBodysWithItsContextSet) {  // G16
+  auto cm = []() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (const value_error&) {
+      ctxlib::raise(key_error("replacement"));
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] { ctxlib::raise(value_error("body")); }); });
+  EXPECT_EQ(message_of(escaped), "replacement");
+  EXPECT_EQ(message_of(ctxlib::context_of(escaped)), "body");
+}
+
+TEST(Contextmanager, NoYieldIsARuntimeErrorFromNoneWithAStopIterationContext) {  // G6
+  auto cm = []() -> ctxlib::contextmanager<> { co_return; };
+  bool body_ran = false;
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [&] { body_ran = true; }); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't yield");
+  EXPECT_EQ(e->cause(), nullptr);
+  EXPECT_TRUE(e->suppress_context());
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::stop_iteration>(e->context()), nullptr);
+  EXPECT_FALSE(body_ran);
+}
+
+TEST(Contextmanager, AnExceptionBeforeTheYieldPropagatesFromEnterUnchanged) {  // G6
+  auto cm = []() -> ctxlib::contextmanager<> {
+    ctxlib::raise(value_error("setup"));
+    co_yield {};
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] {}); });
+  EXPECT_EQ(message_of(escaped), "setup");
+  EXPECT_EQ(ctxlib::context_of(escaped), nullptr);
+}
+
+TEST(Contextmanager, YieldingTwiceIsAnErrorAndTheCoroutineIsClosedFirst) {  // G9 (3.11.7)
+  strings log;
+  auto cm = [&]() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      log.push_back("closed");
+      throw;
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] {}); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't stop");
+  EXPECT_EQ(log, (strings{"closed"}));
+}
+
+TEST(Contextmanager, YieldingAfterTheThrownExceptionIsAnErrorChainedToIt) {  // G18
+  auto cm = []() -> ctxlib::contextmanager<> {
+    bool again = false;
+    try {
+      co_yield {};
+    } catch (...) {
+      again = true;
+    }
+    if (again) co_yield {};
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] { ctxlib::raise(value_error("body")); }); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't stop after throw()");
+  EXPECT_EQ(message_of(e->context()), "body");
+}
+
+TEST(Contextmanager, ACoroutineThatIgnoresGeneratorExitIsReported) {  // G9 close failure
+  auto cm = []() -> ctxlib::contextmanager<> {
+    co_yield {};
+    bool swallowed = false;
+    try {
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      swallowed = true;
+    }
+    if (swallowed) co_yield {};
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] {}); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator ignored GeneratorExit");
+  EXPECT_STREQ(ctxlib::exception_cast<ctxlib::runtime_error>(e->context())->what(),
+               "generator didn't stop");
+}
+
+TEST(Contextmanager, AStopIterationFromTheBodyComesBackAsTheSameObject) {  // G14
+  auto cm = []() -> ctxlib::contextmanager<> { co_yield {}; };
+  std::exception_ptr body = std::make_exception_ptr(ctxlib::stop_iteration("body"));
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [&] { std::rethrow_exception(body); }); });
+  EXPECT_EQ(escaped, body);
+}
+
+TEST(Contextmanager, ANewStopIterationFromTheCoroutineBecomesRuntimeError) {  // G15, PEP 479
+  auto cm = []() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (...) {
+      ctxlib::raise(ctxlib::stop_iteration("mine"));
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::with(cm(), [] { ctxlib::raise(value_error("body")); }); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator raised StopIteration");
+  EXPECT_EQ(message_of(e->cause()), "mine");
+  EXPECT_TRUE(e->suppress_context());
+}
+
+TEST(Contextmanager, EnteringTwiceIsAnAttributeErrorLikeCPythons) {  // G4
+  strings log;
+  auto cm = tag(log, "once");
+  cm.enter();
+  auto escaped = thrown_by([&] { cm.enter(); });
+  auto* e = ctxlib::exception_cast<ctxlib::attribute_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "'_GeneratorContextManager' object has no attribute 'args'");
+  EXPECT_EQ(log, (strings{"<once>"}));
+}
+
+TEST(Contextmanager, DestroyingANeverStartedCoroutineRunsNothing) {
+  strings log;
+  { auto cm = tag(log, "never"); }
+  EXPECT_TRUE(log.empty());
+}
+
+TEST(Contextmanager, DestroyingOneSuspendedAtTheYieldClosesIt) {
+  strings log;
+  auto make = [&]() -> ctxlib::contextmanager<> {
+    try {
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      log.push_back("GeneratorExit");
+      throw;
+    }
+  };
+  {
+    auto cm = make();
+    cm.enter();
+  }
+  EXPECT_EQ(log, (strings{"GeneratorExit"}));
+}
+
+TEST(Contextmanager, WorksInAnExitStack) {
+  strings log;
+  {
+    ctxlib::exit_stack stack;
+    std::string& a = stack.enter_context(tag(log, "a"));
+    stack.enter_context(tag(log, "b"));
+    log.push_back("body " + a);
+  }
+  EXPECT_EQ(log, (strings{"<a>", "<b>", "body a", "</b>", "</a>"}));
+}
+
+}  // namespace
