@@ -3,8 +3,8 @@
 # through it, and every script made by export_python starts with this module verbatim, so an
 # exported script prints exactly what the oracle returns.
 #
-# Every name it defines starts with `_`: the language reserves those for generated code, so a
-# program's names never collide with the prelude's.
+# Every name it defines starts with `_` (the language reserves those for generated code) or is
+# one of contextlib's four (reserved too), so a program's names never collide with the prelude's.
 import sys as _sys
 import types as _types
 from contextlib import ExitStack, closing, nullcontext, suppress
@@ -63,11 +63,11 @@ class _Trace:
     # -- rendering
 
     def instance(self, cm):
-        # `NAME(ARGS)`: every argument is a value of its own.
+        # `NAME(ARGS)`: every argument is a value of its own (docs/language.md, ARGS).
         return '%s(%s)' % (type(cm).__name__, ', '.join(map(self.render, cm._args)))
 
-    def render(self, value, seen=None):
-        """One value; `seen` holds the ids of exceptions already written within it."""
+    def render(self, value):
+        """One value, as an event writes it."""
         if value is None:
             return 'None'
         kind = type(value)
@@ -76,13 +76,11 @@ class _Trace:
         if kind is int or kind is str:
             return repr(value)
         if isinstance(value, BaseException):
-            return self.exception(value, set() if seen is None else seen)
+            return self.exception(value, set())
         if isinstance(value, type):
             return value.__name__
         if isinstance(value, _DeclaredCM):
-            seen = set() if seen is None else seen
-            args = ', '.join([self.render(a, seen) for a in value._args])
-            return '<%s(%s)>' % (kind.__name__, args)
+            return '<%s>' % self.instance(value)
         if isinstance(value, ExitStack):
             return '<ExitStack>'
         if isinstance(value, suppress):
@@ -97,6 +95,7 @@ class _Trace:
         return '<?>'
 
     def exception(self, exc, seen):
+        # `seen`: the ids of the exceptions already written within this value.
         key = id(exc)
         number = self.numbers.get(key)
         if number is None:

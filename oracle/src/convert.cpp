@@ -4,6 +4,7 @@
 
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <variant>
 
 namespace ctxoracle::detail {
@@ -53,9 +54,25 @@ py_ref integer(long long value) {
 py_ref text(const std::string& value) {
   return checked(PyUnicode_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size())));
 }
-template <class T>
-py_ref optional_text(const std::optional<T>& value) {
-  return value ? text(*value) : none();
+// An identifier, interned and kept across runs: programs repeat their names, and dict and
+// attribute lookups are fastest with the one interned object (identity, cached hash). The cache
+// is bounded, so random names (a fuzzer's) cannot grow it without limit.
+py_ref identifier(const std::string& name) {
+  static auto* const cache = new std::unordered_map<std::string, PyObject*>();  // never freed
+  if (auto found = cache->find(name); found != cache->end()) return py_ref::borrow(found->second);
+  if (cache->size() >= 65536) {
+    for (auto& entry : *cache) Py_DECREF(entry.second);
+    cache->clear();
+  }
+  PyObject* object = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+  if (object == nullptr) throw python_error{};
+  PyUnicode_InternInPlace(&object);
+  cache->emplace(name, object);
+  return py_ref::borrow(object);
+}
+
+py_ref optional_identifier(const std::optional<std::string>& name) {
+  return name ? identifier(*name) : none();
 }
 
 // The program's tuples hold only str, int, bool, None and tuples: they can never be part of a
@@ -101,11 +118,11 @@ py_ref call(const ctxmodel::call_expr& c) {
   using ctxmodel::call_kind;
   switch (c.kind) {
     case call_kind::new_exception:
-      return tuple_of(integer(e_new_exception), text(c.callee), expressions(c.args));
+      return tuple_of(integer(e_new_exception), identifier(c.callee), expressions(c.args));
     case call_kind::new_cm:
-      return tuple_of(integer(e_new_cm), text(c.callee), expressions(c.args));
+      return tuple_of(integer(e_new_cm), identifier(c.callee), expressions(c.args));
     case call_kind::call_function:
-      return tuple_of(integer(e_call), text(c.callee), expressions(c.args));
+      return tuple_of(integer(e_call), identifier(c.callee), expressions(c.args));
     case call_kind::new_exit_stack:
       return tuple_of(integer(e_new_exit_stack));
     case call_kind::new_suppress:
@@ -150,15 +167,14 @@ py_ref expression(const ctxmodel::expr& e) {
           [](const ctxmodel::string_literal& s) {
             return tuple_of(integer(e_const), text(s.value));
           },
-          [](const ctxmodel::name_ref& n) { return tuple_of(integer(e_name), text(n.name)); },
+          [](const ctxmodel::name_ref& n) { return tuple_of(integer(e_name), identifier(n.name)); },
           [](const ctxmodel::call_expr& c) { return call(c); },
           [](const ctxmodel::tuple_expr& t) {
             return tuple_of(integer(e_tuple), expressions(t.items));
           },
           [](const ctxmodel::method_call& m) {
-            return tuple_of(integer(e_method), text(m.object),
-                            checked(PyUnicode_FromString(method_name(m.method))),
-                            expressions(m.args));
+            return tuple_of(integer(e_method), identifier(m.object),
+                            identifier(method_name(m.method)), expressions(m.args));
           },
       },
       e.node);
@@ -182,7 +198,7 @@ const char* attribute_name(ctxmodel::exception_attribute a) {
 py_ref handler(const ctxmodel::except_clause& h) {
   // Bare `except:` has no classes (None): it catches everything, like BaseException.
   return tuple_of(h.classes.empty() ? none() : names(h.classes), boolean(h.tuple),
-                  optional_text(h.as), block(h.body));
+                  optional_identifier(h.as), block(h.body));
 }
 
 py_ref statement(const ctxmodel::stmt& s) {
@@ -193,12 +209,11 @@ py_ref statement(const ctxmodel::stmt& s) {
             return tuple_of(integer(s_mark), expressions(m.values));
           },
           [](const ctxmodel::assign_stmt& a) {
-            return tuple_of(integer(s_assign), text(a.target), expression(a.value));
+            return tuple_of(integer(s_assign), identifier(a.target), expression(a.value));
           },
           [](const ctxmodel::set_attribute_stmt& a) {
-            return tuple_of(integer(s_set_attr), text(a.target),
-                            checked(PyUnicode_FromString(attribute_name(a.attribute))),
-                            expression(a.value));
+            return tuple_of(integer(s_set_attr), identifier(a.target),
+                            identifier(attribute_name(a.attribute)), expression(a.value));
           },
           [](const ctxmodel::raise_stmt& r) {
             if (!r.exception) {
@@ -217,7 +232,7 @@ py_ref statement(const ctxmodel::stmt& s) {
           [](const ctxmodel::with_stmt& w) {
             if (w.items.empty()) throw conversion_error("with statement without items");
             py_ref items = tuple_from(w.items, [](const ctxmodel::with_item& item) {
-              return tuple_of(expression(item.manager), optional_text(item.as));
+              return tuple_of(expression(item.manager), optional_identifier(item.as));
             });
             return tuple_of(integer(s_with), std::move(items), block(w.body));
           },
@@ -241,24 +256,24 @@ py_ref optional_block(const std::optional<ctxmodel::block>& b) {
 }
 
 py_ref parameter_names(const std::vector<ctxmodel::param>& params) {
-  return tuple_from(params, [](const ctxmodel::param& p) { return text(p.name); });
+  return tuple_from(params, [](const ctxmodel::param& p) { return identifier(p.name); });
 }
 
 }  // namespace
 
 py_ref to_python(const ctxmodel::program& p) {
   py_ref classes = tuple_from(p.classes, [](const ctxmodel::class_decl& c) {
-    return tuple_of(text(c.name), text(c.base));
+    return tuple_of(identifier(c.name), identifier(c.base));
   });
   py_ref cms = tuple_from(p.cms, [](const ctxmodel::cm_decl& c) {
-    return tuple_of(text(c.name), parameter_names(c.params), optional_block(c.enter),
-                    text(c.exit_param), optional_block(c.exit), optional_block(c.close));
+    return tuple_of(identifier(c.name), parameter_names(c.params), optional_block(c.enter),
+                    identifier(c.exit_param), optional_block(c.exit), optional_block(c.close));
   });
   py_ref functions = tuple_from(p.functions, [](const ctxmodel::function_decl& f) {
     if (f.exit_signature && f.params.size() != 1) {
       throw conversion_error("exit function '" + f.name + "' must have exactly one parameter");
     }
-    return tuple_of(text(f.name), parameter_names(f.params), boolean(f.exit_signature),
+    return tuple_of(identifier(f.name), parameter_names(f.params), boolean(f.exit_signature),
                     block(f.body));
   });
   return tuple_of(std::move(classes), std::move(cms), std::move(functions), block(p.main));

@@ -5,7 +5,6 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "convert.hpp"
 #include "ctxoracle/embedded_python.hpp"
@@ -180,7 +179,8 @@ std::string python_version() {
   for (Py_ssize_t i = 0; i < 3; ++i) {
     long part = PyLong_AsLong(PyTuple_GetItem(info.get(), i));
     if (part == -1 && PyErr_Occurred()) throw python_error{};
-    version += (i ? "." : "") + std::to_string(part);
+    if (i > 0) version += '.';
+    version += std::to_string(part);
   }
   return version;
 }

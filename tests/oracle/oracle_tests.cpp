@@ -258,6 +258,34 @@ outcome ok
                "identity");
 }
 
+// cm Pair(a, b):
+//     pass
+// x = KeyError('x')
+// q = Pair(x, x)
+// mark q
+// with q as r:
+//     mark r
+program pair_arguments() {
+  program p;
+  p.cms = {cm("Pair", {"a", "b"}, {})};
+  p.main = {assign("x", new_exception("KeyError", {str("x")})),
+            assign("q", new_cm("Pair", {name("x"), name("x")})), mark({name("q")}),
+            with({item(name("q"), "r")}, {mark({name("r")})})};
+  return p;
+}
+
+TEST(Oracle, CmArgumentsAreValuesOfTheirOwn) {
+  // ARGS are rendered values, each in full, in `<Pair(...)>` as in the events. Without an
+  // enter member, enter returns None.
+  expect_trace(pair_arguments(), R"(mark <Pair(#1 KeyError('x'), #1 KeyError('x'))>
+enter Pair(#1 KeyError('x'), #1 KeyError('x'))
+mark None
+exit Pair(#1 KeyError('x'), #1 KeyError('x')) None
+outcome ok
+)",
+               "pair_arguments");
+}
+
 // a = KeyError('a')
 // b = ValueError('b')
 // a.__context__ = b
