@@ -303,7 +303,7 @@ TEST(ExitStack, AContextCycleDoesNotHangTheUnwind) {
   stack.callback([] { ctxlib::raise(value_error("first")); });
   auto escaped = thrown_by([&] { stack.close(); });
   EXPECT_EQ(escaped, a);
-  EXPECT_EQ(ctxlib::context_of(a), b);  // untouched
+  EXPECT_EQ(ctxlib::context_of(a), b);                         // untouched
   ctxlib::exception_cast<key_error>(b)->set_context(nullptr);  // reference counts need no cycle
 }
 

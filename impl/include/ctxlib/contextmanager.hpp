@@ -31,12 +31,19 @@
 // raises AttributeError as CPython's does. The object is one-shot. Destroying it while suspended
 // at the co_yield closes it first (as CPython's garbage collector would), discarding errors.
 //
-// Each use costs one allocation: the coroutine frame.
+// Each use costs one allocation: the coroutine frame. To take it from an allocator, make the
+// coroutine's first two parameters `std::allocator_arg_t, const Alloc&` (the convention of
+// std::generator):
+//
+//   ctxlib::contextmanager<> scoped(std::allocator_arg_t, const arena_allocator<char>&, int n);
+//   ctxlib::with(scoped(std::allocator_arg, arena, 3), [] { ... });
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -63,9 +70,79 @@ struct yielded_slot<void> {
   void get() const noexcept {}
 };
 
+// Coroutine frames carry, past their end, how to free them: operator delete only gets the
+// frame's address and size, and the frame may come from a user's allocator.
+class frame_allocation {
+ public:
+  static void* allocate(std::size_t size) {
+    void* frame = ::operator new(padded(size) + sizeof(deallocator));
+    ::new (tail(frame, size)) deallocator(&free_default);
+    return frame;
+  }
+
+  template <class Alloc>
+  static void* allocate(std::size_t size, const Alloc& alloc) {
+    using bytes = typename std::allocator_traits<Alloc>::template rebind_alloc<std::byte>;
+    static_assert(alignof(bytes) <= alignof(std::max_align_t),
+                  "contextmanager's allocator must not need over-aligned storage.");
+    bytes a(alloc);
+    const std::size_t total = padded(padded(size) + sizeof(deallocator)) + sizeof(bytes);
+    void* frame = std::allocator_traits<bytes>::allocate(a, total);
+    ::new (tail(frame, size)) deallocator(&free_with<bytes>);
+    ::new (allocator_slot(frame, size)) bytes(std::move(a));
+    return frame;
+  }
+
+  static void deallocate(void* frame, std::size_t size) noexcept {
+    (*std::launder(static_cast<deallocator*>(tail(frame, size))))(frame, size);
+  }
+
+ private:
+  using deallocator = void (*)(void* frame, std::size_t size);
+
+  static constexpr std::size_t padded(std::size_t n) noexcept {
+    constexpr std::size_t a = alignof(std::max_align_t);
+    return (n + a - 1) / a * a;
+  }
+  static void* tail(void* frame, std::size_t size) noexcept {
+    return static_cast<std::byte*>(frame) + padded(size);
+  }
+  static void* allocator_slot(void* frame, std::size_t size) noexcept {
+    return static_cast<std::byte*>(frame) + padded(padded(size) + sizeof(deallocator));
+  }
+
+  static void free_default(void* frame, std::size_t) noexcept { ::operator delete(frame); }
+
+  template <class Bytes>
+  static void free_with(void* frame, std::size_t size) noexcept {
+    Bytes* stored = std::launder(static_cast<Bytes*>(allocator_slot(frame, size)));
+    Bytes a(std::move(*stored));
+    stored->~Bytes();
+    std::allocator_traits<Bytes>::deallocate(
+        a, static_cast<std::byte*>(frame),
+        padded(padded(size) + sizeof(deallocator)) + sizeof(Bytes));
+  }
+};
+
 template <class T>
 class contextmanager_promise {
  public:
+  static void* operator new(std::size_t size) { return frame_allocation::allocate(size); }
+  template <class Alloc, class... Args>
+  static void* operator new(std::size_t size, std::allocator_arg_t, const Alloc& alloc,
+                            const Args&...) {
+    return frame_allocation::allocate(size, alloc);
+  }
+  // A member coroutine receives the object first.
+  template <class Self, class Alloc, class... Args>
+  static void* operator new(std::size_t size, const Self&, std::allocator_arg_t, const Alloc& alloc,
+                            const Args&...) {
+    return frame_allocation::allocate(size, alloc);
+  }
+  static void operator delete(void* frame, std::size_t size) noexcept {
+    frame_allocation::deallocate(frame, size);
+  }
+
   contextmanager<T> get_return_object() noexcept;
 
   std::suspend_always initial_suspend() const noexcept { return {}; }

@@ -9,6 +9,8 @@
 #pragma once
 
 #include "ctxlib/closing.hpp"
+#include "ctxlib/contextmanager.hpp"
+#include "ctxlib/decorator.hpp"
 #include "ctxlib/exception.hpp"
 #include "ctxlib/exit_stack.hpp"
 #include "ctxlib/nullcontext.hpp"

@@ -1,0 +1,75 @@
+// ctxlib/decorator.hpp: Python's ContextDecorator — a callable that runs inside a context
+// manager on every call.
+//
+//   auto timed = ctxlib::decorate(timer{}, [](int n) { return work(n); });    // same timer
+//   auto tagged = ctxlib::decorate([] { return tag("h1"); }, [] { emit(); }); // new cm per call
+//
+//   std::optional<int> r = timed(3);      // empty if the manager suppressed an exception
+//   tagged();
+//
+// The first argument is either a context manager, entered anew on every call (Python's
+// default `_recreate_cm` returns self: the manager must be reusable, and reentrant if the
+// function recurses), or a factory called on every call for a fresh one — what Python does for
+// @contextmanager, whose decorated calls each get a new generator (`ctxlib::contextmanager`
+// objects are one-shot, so they are decorated through a factory). An lvalue manager or factory
+// is referenced; an rvalue one is stored in the decorated callable.
+//
+// Python returns None from a call whose exception the manager suppressed; C++ has no None for
+// an arbitrary return type, so a decorated function returning R returns std::optional<R>, empty
+// in that case, and one returning void returns void (as `ctxlib::with` does).
+#pragma once
+
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+#include "ctxlib/with.hpp"
+
+namespace ctxlib {
+
+template <class Source, class Function>
+class decorated {
+ public:
+  decorated(Source source, Function function)
+      : source_(std::forward<Source>(source)), function_(std::forward<Function>(function)) {}
+
+  // Runs the function inside the context manager, as `with cm: return function(args...)`.
+  template <class... Args>
+  auto operator()(Args&&... args) {
+    auto call = [&]() -> decltype(auto) {
+      return std::invoke(function_, std::forward<Args>(args)...);
+    };
+    if constexpr (context_manager<std::remove_reference_t<Source>>) {
+      return with(source_, call);
+    } else {
+      return with(std::invoke(source_), call);
+    }
+  }
+
+ private:
+  Source source_;
+  Function function_;
+};
+
+// Wraps `function` so each call runs inside the context manager `source` (or inside a fresh
+// one made by calling the factory `source`).
+template <class Source, class Function>
+auto decorate(Source&& source, Function&& function) {
+  using source_type = std::remove_cvref_t<Source>;
+  if constexpr (!context_manager<source_type>) {
+    static_assert(std::is_invocable_v<source_type&>,
+                  "ctxlib::decorate needs a context manager, or a factory callable with no "
+                  "arguments that returns one.");
+    static_assert(context_manager<std::remove_cvref_t<std::invoke_result_t<source_type&>>>,
+                  "ctxlib::decorate's factory must return a context manager.");
+  }
+  // Lvalues are referenced (the caller keeps them alive), rvalues are owned.
+  using stored_source =
+      std::conditional_t<std::is_lvalue_reference_v<Source>, Source, std::remove_cvref_t<Source>>;
+  using stored_function = std::conditional_t<std::is_lvalue_reference_v<Function>, Function,
+                                             std::remove_cvref_t<Function>>;
+  return decorated<stored_source, stored_function>(std::forward<Source>(source),
+                                                   std::forward<Function>(function));
+}
+
+}  // namespace ctxlib

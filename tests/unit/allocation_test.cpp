@@ -1,0 +1,105 @@
+// Heap allocations of contextmanager: at most one per with-block (the coroutine frame), and
+// none from the global heap when an allocator is supplied. This binary replaces the global
+// operator new to count, so it holds nothing else.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <new>
+
+#include "ctxlib/contextmanager.hpp"
+#include "ctxlib/ctxlib.hpp"
+
+namespace {
+bool counting = false;
+int allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+namespace {
+
+struct counted_scope {
+  counted_scope() {
+    allocations = 0;
+    counting = true;
+  }
+  ~counted_scope() { counting = false; }
+};
+
+ctxlib::contextmanager<int> value_cm(int v) {
+  int local = v * 2;
+  co_yield local;
+}
+
+TEST(ContextmanagerAllocation, OneAllocationPerWithBlock) {
+  int seen = 0;
+  {
+    counted_scope scope;
+    ctxlib::with(value_cm(21), [&](int& v) { seen = v; });
+    EXPECT_EQ(allocations, 1);
+  }
+  EXPECT_EQ(seen, 42);
+}
+
+// An allocator that counts what it hands out, and takes it from malloc.
+struct tally {
+  int allocations = 0;
+  int live = 0;
+};
+template <class T>
+struct tallying_allocator {
+  using value_type = T;
+  tally* t;
+  explicit tallying_allocator(tally* t) : t(t) {}
+  template <class U>
+  tallying_allocator(const tallying_allocator<U>& other) : t(other.t) {}
+  T* allocate(std::size_t n) {
+    ++t->allocations;
+    ++t->live;
+    return static_cast<T*>(std::malloc(n * sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t) {
+    --t->live;
+    std::free(p);
+  }
+  bool operator==(const tallying_allocator&) const = default;
+};
+
+ctxlib::contextmanager<int> allocated_cm(std::allocator_arg_t, const tallying_allocator<char>&,
+                                         int v) {
+  co_yield v;
+}
+
+TEST(ContextmanagerAllocation, ASuppliedAllocatorProvidesTheFrame) {
+  tally t;
+  int seen = 0;
+  {
+    counted_scope scope;
+    ctxlib::with(allocated_cm(std::allocator_arg, tallying_allocator<char>(&t), 7),
+                 [&](int& v) { seen = v; });
+    EXPECT_EQ(allocations, 0);
+  }
+  EXPECT_EQ(seen, 7);
+  EXPECT_EQ(t.allocations, 1);
+  EXPECT_EQ(t.live, 0);
+}
+
+TEST(ContextmanagerAllocation, ANeverStartedFrameIsFreedThroughItsAllocator) {
+  tally t;
+  { auto cm = allocated_cm(std::allocator_arg, tallying_allocator<char>(&t), 1); }
+  EXPECT_EQ(t.allocations, 1);
+  EXPECT_EQ(t.live, 0);
+}
+
+}  // namespace
