@@ -1,11 +1,12 @@
-// Heap allocations of contextmanager: at most one per with-block (the coroutine frame), and
-// none from the global heap when an allocator is supplied. This binary replaces the global
-// operator new to count, so it holds nothing else.
+// Heap allocations: contextmanager at most one per with-block (the coroutine frame), none from
+// the global heap when an allocator is supplied; exit_stack none for up to eight small entries.
+// This binary replaces the global operator new to count, so it holds nothing else.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "ctxlib/contextmanager.hpp"
 #include "ctxlib/ctxlib.hpp"
@@ -93,6 +94,34 @@ TEST(ContextmanagerAllocation, ASuppliedAllocatorProvidesTheFrame) {
   EXPECT_EQ(seen, 7);
   EXPECT_EQ(t.allocations, 1);
   EXPECT_EQ(t.live, 0);
+}
+
+TEST(ExitStackAllocation, UpToEightSmallEntriesAllocateNothing) {
+  int runs = 0;
+  counted_scope scope;
+  {
+    ctxlib::exit_stack stack;
+    ctxlib::nullcontext<int> cm(1);
+    stack.enter_context(cm);
+    stack.push([&runs](const std::exception_ptr&) { return ++runs, false; });
+    for (int i = 0; i < 6; ++i) stack.callback([&runs, i](int k) { runs += k - i; }, i + 1);
+    ctxlib::with(stack, [] {});
+  }
+  EXPECT_EQ(allocations, 0);
+  EXPECT_EQ(runs, 7);
+}
+
+TEST(ExitStackAllocation, MoreEntriesSpillToTheHeapAndStillRunInOrder) {
+  std::vector<int> order;
+  order.reserve(100);
+  {
+    ctxlib::exit_stack stack;
+    for (int i = 0; i < 100; ++i) stack.callback([&order, i] { order.push_back(i); });
+    ctxlib::exit_stack moved = stack.pop_all();
+    moved.close();
+  }
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], 99 - i);
 }
 
 TEST(ContextmanagerAllocation, ANeverStartedFrameIsFreedThroughItsAllocator) {

@@ -29,9 +29,9 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "ctxlib/detail/exit_callback.hpp"
+#include "ctxlib/detail/inline_stack.hpp"
 #include "ctxlib/detail/unwind.hpp"
 #include "ctxlib/with.hpp"
 
@@ -53,7 +53,6 @@ class exit_stack {
     if (this != &other) {
       close_discarding_errors();
       entries_ = std::move(other.entries_);
-      other.entries_.clear();
     }
     return *this;
   }
@@ -129,7 +128,7 @@ class exit_stack {
   // Moves every entry to a new stack and leaves this one empty and usable.
   exit_stack pop_all() noexcept {
     exit_stack moved;
-    moved.entries_.swap(entries_);
+    moved.entries_ = std::move(entries_);
     return moved;
   }
 
@@ -176,7 +175,8 @@ class exit_stack {
     }
   }
 
-  std::vector<detail::exit_callback> entries_;
+  // Up to eight entries live inside the stack object: no allocation for typical stacks.
+  detail::inline_stack<detail::exit_callback, 8> entries_;
 };
 
 }  // namespace ctxlib
