@@ -132,6 +132,15 @@ TEST(RaiseFrom, FromNoneLeavesNoCauseButSuppressesTheContext) {
   EXPECT_TRUE(v->suppress_context());
 }
 
+TEST(Attributes, SettingTheCauseAlsoSuppressesTheContextAsInPython) {
+  value_error e("v");
+  e.set_cause(nullptr);  // `e.__cause__ = None`
+  EXPECT_TRUE(e.suppress_context());
+  e.set_suppress_context(false);
+  e.set_context(std::make_exception_ptr(key_error("k")));  // `e.__context__ = ...`
+  EXPECT_FALSE(e.suppress_context());
+}
+
 TEST(BuiltinKinds, CarryCPythonsNames) {
   EXPECT_EQ(ctxlib::runtime_error("x").python_type_name(), "RuntimeError");
   EXPECT_EQ(ctxlib::type_error("x").python_type_name(), "TypeError");

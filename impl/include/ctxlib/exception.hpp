@@ -16,8 +16,9 @@
 //   if (auto* e = ctxlib::exception_cast<config_error>(ptr)) use(e->context());
 //
 // C++ has no hook at `throw`, so a plain `throw` chains nothing; `ctxlib::raise` is Python's
-// `raise` statement: it sets `__context__` to `std::current_exception()` (the exception being
-// handled) unless that is the raised object itself, cutting any cycle as CPython does.
+// `raise` statement: it sets `__context__` to the exception being handled
+// (`std::current_exception()`, or in a ctxlib task the one an async exit is handling) unless
+// that is the raised object itself, cutting any cycle as CPython does.
 //
 // `exception_cast<T>(ptr)` answers "is the exception in `ptr` a T?" without rethrowing it (a
 // rethrow costs about a microsecond; the type test about 15 ns on libstdc++).
@@ -29,6 +30,8 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+
+#include "ctxlib/detail/handled.hpp"
 
 namespace ctxlib {
 
@@ -53,9 +56,13 @@ class base_exception : public std::exception {
   // `__suppress_context__`: set by `raise ... from`; hides the context when printing.
   bool suppress_context() const noexcept { return suppress_context_; }
 
-  // Attribute assignment, as `exc.__context__ = x` in Python (no other attribute changes).
+  // Attribute assignment, as in Python: `exc.__context__ = x` changes only the context;
+  // `exc.__cause__ = x` also sets `__suppress_context__` (CPython's PyException_SetCause).
   void set_context(std::exception_ptr context) noexcept { context_ = std::move(context); }
-  void set_cause(std::exception_ptr cause) noexcept { cause_ = std::move(cause); }
+  void set_cause(std::exception_ptr cause) noexcept {
+    cause_ = std::move(cause);
+    suppress_context_ = true;
+  }
   void set_suppress_context(bool suppress) noexcept { suppress_context_ = suppress; }
 
  private:
@@ -138,7 +145,7 @@ namespace detail {
 // points back at `value` from `handled`'s context chain (Floyd's cycle check stops on a
 // pre-existing cycle), then make `handled` the context of `value`.
 inline void chain_to_handled(const std::exception_ptr& value, base_exception& raised) noexcept {
-  std::exception_ptr handled = std::current_exception();
+  std::exception_ptr handled = handled_exception();
   if (!handled || handled == value) return;
   std::exception_ptr node = handled;
   std::exception_ptr slow = handled;
@@ -180,8 +187,7 @@ requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
 // and `__suppress_context__`, then raises as `raise(value)` does.
 [[noreturn]] inline void raise_from(std::exception_ptr value, std::exception_ptr cause) {
   if (auto* raised = exception_cast<base_exception>(value)) {
-    raised->set_cause(std::move(cause));
-    raised->set_suppress_context(true);
+    raised->set_cause(std::move(cause));  // sets __suppress_context__ too
   }
   raise(std::move(value));
 }

@@ -40,31 +40,18 @@ namespace ctxlib {
 // A callable usable with exit_stack::push: receives the exception (or an empty pointer) and
 // returns whether to suppress it.
 template <class F>
-concept exit_function = std::invocable<F&, const std::exception_ptr&> &&
-                        std::convertible_to < std::invoke_result_t<F&, const std::exception_ptr&>,
-bool > ;
+concept exit_function = requires(F& f, const std::exception_ptr& exception) {
+  { std::invoke(f, exception) } -> std::convertible_to<bool>;
+};
 
-class exit_stack {
+namespace detail {
+
+// What Python's _BaseExitStack shares between ExitStack and AsyncExitStack: the entries and
+// the synchronous ways to register them. `Entry` is exit_callback for the synchronous stack,
+// and a sync-or-async entry for the asynchronous one.
+template <class Entry>
+class basic_exit_stack {
  public:
-  exit_stack() noexcept = default;
-  exit_stack(exit_stack&& other) noexcept = default;
-  // Closes this stack's own entries first, then takes `other`'s.
-  exit_stack& operator=(exit_stack&& other) noexcept {
-    if (this != &other) {
-      close_discarding_errors();
-      entries_ = std::move(other.entries_);
-    }
-    return *this;
-  }
-  exit_stack(const exit_stack&) = delete;
-  exit_stack& operator=(const exit_stack&) = delete;
-  ~exit_stack() { close_discarding_errors(); }
-
-  // Context-manager protocol: entering returns the stack itself.
-  exit_stack& enter() noexcept { return *this; }
-  // Unwinds every entry with `exception` in flight; true if it was suppressed.
-  bool exit(const std::exception_ptr& exception) { return unwind(exception); }
-
   // Enters `cm` and pushes its exit; returns what enter() returned. An lvalue is referenced (it
   // must outlive the stack's use of it); an rvalue is moved into the stack, at a stable address.
   template <class CM>
@@ -92,16 +79,16 @@ class exit_stack {
     using pushed = std::remove_cvref_t<Exit>;
     if constexpr (context_manager<pushed>) {
       if constexpr (std::is_lvalue_reference_v<Exit>) {
-        entries_.emplace_back([&exit](const std::exception_ptr& e) { return exit.exit(e); });
+        push_sync([&exit](const std::exception_ptr& e) { return exit.exit(e); });
       } else {
-        entries_.emplace_back([owned = std::make_unique<pushed>(std::forward<Exit>(exit))](
-                                  const std::exception_ptr& e) { return owned->exit(e); });
+        push_sync([owned = std::make_unique<pushed>(std::forward<Exit>(exit))](
+                      const std::exception_ptr& e) { return owned->exit(e); });
       }
     } else {
       static_assert(exit_function<pushed>,
                     "exit_stack::push needs a context manager or a callable taking "
                     "const std::exception_ptr& and returning bool.");
-      entries_.emplace_back(std::forward<Exit>(exit));
+      push_sync(std::forward<Exit>(exit));
     }
   }
 
@@ -110,20 +97,91 @@ class exit_stack {
   void callback(F&& fn, Args&&... args) {
     static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>&...>,
                   "exit_stack::callback needs a callable that accepts the given arguments.");
+    push_sync([call = bind_now(std::forward<F>(fn), std::forward<Args>(args)...)](
+                  const std::exception_ptr&) mutable {
+      call();
+      return false;
+    });
+  }
+
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+
+ protected:
+  basic_exit_stack() noexcept = default;
+  basic_exit_stack(basic_exit_stack&&) noexcept = default;
+  basic_exit_stack& operator=(basic_exit_stack&&) noexcept = default;
+  ~basic_exit_stack() = default;
+
+  // `fn` with `args` bound now, called later with no arguments.
+  template <class F, class... Args>
+  static auto bind_now(F&& fn, Args&&... args) {
     if constexpr (sizeof...(Args) == 0) {
-      entries_.emplace_back([fn = std::forward<F>(fn)](const std::exception_ptr&) mutable {
-        std::invoke(fn);
-        return false;
-      });
+      return [fn = std::forward<F>(fn)]() mutable { return std::invoke(fn); };
     } else {
-      entries_.emplace_back(
-          [fn = std::forward<F>(fn), bound = std::make_tuple(std::forward<Args>(args)...)](
-              const std::exception_ptr&) mutable {
-            std::apply(fn, bound);
-            return false;
-          });
+      return [fn = std::forward<F>(fn),
+              bound = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+        return std::apply(fn, bound);
+      };
     }
   }
+
+  template <class F>
+  void push_sync(F&& exit) {
+    if constexpr (std::is_same_v<Entry, exit_callback>) {
+      entries_.emplace_back(std::forward<F>(exit));
+    } else {
+      entries_.emplace_back(std::in_place_type<exit_callback>, std::forward<F>(exit));
+    }
+  }
+
+  // Removes the last entry and returns it: popped before it runs, so the order is LIFO, no
+  // entry runs twice, and entries pushed while it runs run next.
+  Entry pop_entry() noexcept {
+    Entry entry = std::move(entries_.back());
+    entries_.pop_back();
+    return entry;
+  }
+
+  // Up to eight entries live inside the stack object: no allocation for typical stacks.
+  inline_stack<Entry, 8> entries_;
+
+ private:
+  template <class CM, class Exit>
+  decltype(auto) enter_then_push(CM& cm, Exit&& exit) {
+    if constexpr (std::is_void_v<decltype(cm.enter())>) {
+      cm.enter();
+      push_sync(std::forward<Exit>(exit));
+    } else {
+      decltype(auto) value = cm.enter();
+      push_sync(std::forward<Exit>(exit));
+      return value;
+    }
+  }
+};
+
+}  // namespace detail
+
+class exit_stack : public detail::basic_exit_stack<detail::exit_callback> {
+ public:
+  exit_stack() noexcept = default;
+  exit_stack(exit_stack&& other) noexcept = default;
+  // Closes this stack's own entries first, then takes `other`'s.
+  exit_stack& operator=(exit_stack&& other) noexcept {
+    if (this != &other) {
+      close_discarding_errors();
+      entries_ = std::move(other.entries_);
+    }
+    return *this;
+  }
+  exit_stack(const exit_stack&) = delete;
+  exit_stack& operator=(const exit_stack&) = delete;
+  ~exit_stack() { close_discarding_errors(); }
+
+  // Context-manager protocol: entering returns the stack itself.
+  exit_stack& enter() noexcept { return *this; }
+  // Unwinds every entry with `exception` in flight; true if it was suppressed.
+  bool exit(const std::exception_ptr& exception) { return unwind(exception); }
 
   // Moves every entry to a new stack and leaves this one empty and usable.
   exit_stack pop_all() noexcept {
@@ -136,28 +194,11 @@ class exit_stack {
   // entries propagate after all entries ran.
   void close() { static_cast<void>(unwind(std::exception_ptr())); }
 
-  std::size_t size() const noexcept { return entries_.size(); }
-  bool empty() const noexcept { return entries_.empty(); }
-
  private:
-  template <class CM, class Exit>
-  decltype(auto) enter_then_push(CM& cm, Exit&& exit) {
-    if constexpr (std::is_void_v<decltype(cm.enter())>) {
-      cm.enter();
-      entries_.emplace_back(std::forward<Exit>(exit));
-    } else {
-      decltype(auto) value = cm.enter();
-      entries_.emplace_back(std::forward<Exit>(exit));
-      return value;
-    }
-  }
-
   bool unwind(const std::exception_ptr& received) {
     detail::unwind_state state(received);
-    while (!entries_.empty()) {
-      // Popped before it runs: LIFO, no double run, and pushes made by the entry run next.
-      detail::exit_callback entry = std::move(entries_.back());
-      entries_.pop_back();
+    while (!empty()) {
+      detail::exit_callback entry = pop_entry();
       try {
         state.returned(entry(state.current()));
       } catch (...) {
@@ -168,15 +209,12 @@ class exit_stack {
   }
 
   void close_discarding_errors() noexcept {
-    if (entries_.empty()) return;
+    if (empty()) return;
     try {
       close();
     } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot propagate it
     }
   }
-
-  // Up to eight entries live inside the stack object: no allocation for typical stacks.
-  detail::inline_stack<detail::exit_callback, 8> entries_;
 };
 
 }  // namespace ctxlib

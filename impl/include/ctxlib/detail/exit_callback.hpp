@@ -1,6 +1,7 @@
-// ctxlib/detail/exit_callback.hpp: a move-only `bool(const std::exception_ptr&)` that keeps
+// ctxlib/detail/exit_callback.hpp: a move-only `Result(const std::exception_ptr&)` that keeps
 // small callables inline (no allocation for a lambda capturing up to three pointers), so an
-// exit stack of small entries costs what a vector of function pointers would.
+// exit stack of small entries costs what a vector of function pointers would. Result is bool
+// for synchronous exits and task<bool> for asynchronous ones.
 #pragma once
 
 #include <cstddef>
@@ -12,12 +13,14 @@
 
 namespace ctxlib::detail {
 
-class exit_callback {
+template <class Result>
+class basic_exit_callback {
  public:
   static constexpr std::size_t inline_capacity = 3 * sizeof(void*);
 
   template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, exit_callback>) explicit exit_callback(F&& f) {
+  requires(!std::is_same_v<std::remove_cvref_t<F>,
+                           basic_exit_callback>) explicit basic_exit_callback(F&& f) {
     using stored = std::decay_t<F>;
     if constexpr (fits_inline<stored>) {
       ::new (static_cast<void*>(storage_)) stored(std::forward<F>(f));
@@ -28,11 +31,11 @@ class exit_callback {
     }
   }
 
-  exit_callback(exit_callback&& other) noexcept : ops_(other.ops_) {
+  basic_exit_callback(basic_exit_callback&& other) noexcept : ops_(other.ops_) {
     ops_->relocate(other.storage_, storage_);
     other.ops_ = nullptr;
   }
-  exit_callback& operator=(exit_callback&& other) noexcept {
+  basic_exit_callback& operator=(basic_exit_callback&& other) noexcept {
     if (this != &other) {
       reset();
       ops_ = other.ops_;
@@ -41,15 +44,15 @@ class exit_callback {
     }
     return *this;
   }
-  exit_callback(const exit_callback&) = delete;
-  exit_callback& operator=(const exit_callback&) = delete;
-  ~exit_callback() { reset(); }
+  basic_exit_callback(const basic_exit_callback&) = delete;
+  basic_exit_callback& operator=(const basic_exit_callback&) = delete;
+  ~basic_exit_callback() { reset(); }
 
-  bool operator()(const std::exception_ptr& exception) { return ops_->call(storage_, exception); }
+  Result operator()(const std::exception_ptr& exception) { return ops_->call(storage_, exception); }
 
  private:
   struct operations {
-    bool (*call)(void* storage, const std::exception_ptr& exception);
+    Result (*call)(void* storage, const std::exception_ptr& exception);
     void (*relocate)(void* from, void* to) noexcept;  // move-construct into `to`, destroy `from`
     void (*destroy)(void* storage) noexcept;
   };
@@ -61,8 +64,8 @@ class exit_callback {
 
   template <class F>
   static constexpr operations inline_ops{
-      [](void* s, const std::exception_ptr& e) -> bool {
-        return static_cast<bool>((*std::launder(static_cast<F*>(s)))(e));
+      [](void* s, const std::exception_ptr& e) -> Result {
+        return static_cast<Result>((*std::launder(static_cast<F*>(s)))(e));
       },
       [](void* from, void* to) noexcept {
         F* source = std::launder(static_cast<F*>(from));
@@ -74,8 +77,8 @@ class exit_callback {
 
   template <class F>
   static constexpr operations heap_ops{
-      [](void* s, const std::exception_ptr& e) -> bool {
-        return static_cast<bool>((**std::launder(static_cast<F**>(s)))(e));
+      [](void* s, const std::exception_ptr& e) -> Result {
+        return static_cast<Result>((**std::launder(static_cast<F**>(s)))(e));
       },
       [](void* from, void* to) noexcept { ::new (to) F*(*std::launder(static_cast<F**>(from))); },
       [](void* s) noexcept { delete *std::launder(static_cast<F**>(s)); },
@@ -89,5 +92,7 @@ class exit_callback {
   alignas(void*) unsigned char storage_[inline_capacity];
   const operations* ops_ = nullptr;
 };
+
+using exit_callback = basic_exit_callback<bool>;
 
 }  // namespace ctxlib::detail

@@ -16,7 +16,7 @@ class unwind_state {
   // Must be constructed where the unwind starts: the exception being handled there
   // (`sys.exc_info()` in CPython) is the frame exception the context fix-up rewires.
   explicit unwind_state(std::exception_ptr received) noexcept
-      : frame_exception_(std::current_exception()),
+      : frame_exception_(handled_exception()),
         current_(std::move(received)),
         received_(current_ != nullptr) {}
 

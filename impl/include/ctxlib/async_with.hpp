@@ -1,0 +1,171 @@
+// ctxlib/async_with.hpp: the asynchronous context-manager protocol and Python's `async with`.
+//
+// An async context manager has `aenter()` and `aexit(const std::exception_ptr&)` returning
+// awaitables (a ctxlib::task, or anything a task can await); aexit's result converts to bool.
+//
+//   struct connection_cm {
+//     ctxlib::task<connection&> aenter() { co_await c.open(); co_return c; }
+//     ctxlib::task<bool> aexit(const std::exception_ptr& e) { co_await c.close(); co_return false;
+//     } connection c;
+//   };
+//
+//   co_await ctxlib::async_with(connection_cm{}, [](connection& c) -> ctxlib::task<> {
+//     co_await c.send(request);
+//   });
+//
+// `async_with(cm, body)` is a task following CPython's `async with` (catalogue W11 = W1-W10
+// with awaits): a failing aenter() is not paired with aexit(); the body's exception is passed
+// to aexit(), which may suppress it; otherwise the same object propagates. While aexit() runs,
+// the body's exception is "the exception being handled" for ctxlib::raise and the exit stacks,
+// as sys.exc_info() is in CPython. The body may return an awaitable (it is awaited) or a plain
+// value; the task's result is as ctxlib::with's: nothing, or a std::optional of the body's.
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "ctxlib/detail/handled.hpp"
+#include "ctxlib/task.hpp"
+
+namespace ctxlib {
+
+template <class T>
+concept async_context_manager = requires(T& cm, const std::exception_ptr& exception) {
+  requires detail::awaitable<decltype(cm.aenter())>;
+  requires detail::awaitable<decltype(cm.aexit(exception))>;
+};
+
+// An awaitable that is ready at once with `value` (for aenter()/aexit() that need not suspend).
+template <class T>
+struct ready {
+  T value;
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  T await_resume() { return std::forward<T>(value); }
+};
+template <class T>
+ready(T) -> ready<T>;
+
+namespace detail {
+
+// Marks the running task as handling `exception` for as long as it lives (across awaits).
+class handling_scope {
+ public:
+  explicit handling_scope(std::exception_ptr exception) noexcept
+      : frame_(const_cast<task_frame*>(running_task)) {
+    if (frame_ != nullptr) previous_ = std::exchange(frame_->handling, std::move(exception));
+  }
+  ~handling_scope() {
+    if (frame_ != nullptr) frame_->handling = std::move(previous_);
+  }
+  handling_scope(const handling_scope&) = delete;
+  handling_scope& operator=(const handling_scope&) = delete;
+
+ private:
+  task_frame* frame_;
+  std::exception_ptr previous_;
+};
+
+template <class Body, class... Value>
+decltype(auto) call_async_body(Body& body, Value&... value) {
+  if constexpr (std::is_invocable_v<Body&, Value&...>) {
+    return std::invoke(body, value...);
+  } else {
+    static_assert(std::is_invocable_v<Body&>,
+                  "The body of ctxlib::async_with must be callable with the value aenter() "
+                  "returns, or with no arguments.");
+    return std::invoke(body);
+  }
+}
+
+template <class Body, class... Value>
+using async_body_result_t =
+    decltype(call_async_body(std::declval<Body&>(), std::declval<Value&>()...));
+
+template <class R>
+struct awaited {
+  using type = R;
+};
+template <class R>
+requires awaitable<R>
+struct awaited<R> {
+  using type = await_result_t<R>;
+};
+
+// The body's result, awaited if it is awaitable.
+template <class Body, class... Value>
+using async_body_value_t = typename awaited<async_body_result_t<Body, Value...>>::type;
+
+template <class Body, class... Value>
+task<async_body_value_t<Body, Value...>> run_async_body(Body& body, Value&... value) {
+  if constexpr (awaitable<async_body_result_t<Body, Value...>>) {
+    co_return co_await call_async_body(body, value...);
+  } else if constexpr (std::is_void_v<async_body_result_t<Body, Value...>>) {
+    call_async_body(body, value...);
+  } else {
+    co_return call_async_body(body, value...);
+  }
+}
+
+// After a successful aenter(): the body, then aexit() with what the body raised.
+template <class CM, class Body, class... Value>
+auto async_with_entered(CM& cm, Body& body, Value&... value)
+    -> task<std::conditional_t<std::is_void_v<async_body_value_t<Body, Value...>>, void,
+                               std::optional<async_body_value_t<Body, Value...>>>> {
+  using result = async_body_value_t<Body, Value...>;
+  std::exception_ptr failure;
+  std::conditional_t<std::is_void_v<result>, bool, std::optional<result>> out{};
+  try {
+    if constexpr (std::is_void_v<result>) {
+      co_await run_async_body(body, value...);
+    } else {
+      out.emplace(co_await run_async_body(body, value...));
+    }
+  } catch (...) {
+    failure = std::current_exception();  // a handler cannot await: aexit() runs after it
+  }
+  if (failure) {
+    bool suppress;
+    {
+      handling_scope handling(failure);
+      suppress = static_cast<bool>(co_await cm.aexit(failure));
+    }
+    if (!suppress) std::rethrow_exception(failure);
+    if constexpr (!std::is_void_v<result>) co_return std::optional<result>();
+  } else {
+    static_cast<void>(co_await cm.aexit(std::exception_ptr()));
+    if constexpr (!std::is_void_v<result>) co_return std::move(out);
+  }
+}
+
+}  // namespace detail
+
+// Runs `body` inside the async context manager `cm`, as Python's `async with cm as value`.
+// An lvalue `cm` is referenced; an rvalue is moved into the task.
+template <class CM, class Body>
+auto async_with(CM&& cm, Body body) {
+  using manager = std::remove_cvref_t<CM>;
+  static_assert(async_context_manager<manager>,
+                "ctxlib::async_with needs an async context manager: a type with aenter() and "
+                "aexit(const std::exception_ptr&) returning awaitables.");
+  using stored = std::conditional_t<std::is_lvalue_reference_v<CM>, CM, manager>;
+  using entered = detail::await_result_t<decltype(std::declval<manager&>().aenter())>;
+  if constexpr (std::is_void_v<entered>) {
+    return [](stored cm, Body body) -> decltype(detail::async_with_entered(cm, body)) {
+      co_await cm.aenter();
+      co_return co_await detail::async_with_entered(cm, body);
+    }(std::forward<CM>(cm), std::move(body));
+  } else {
+    using value_ref = std::remove_reference_t<entered>&;
+    return [](stored cm, Body body) -> decltype(detail::async_with_entered(
+                                        cm, body, std::declval<value_ref>())) {
+      decltype(auto) value = co_await cm.aenter();
+      co_return co_await detail::async_with_entered(cm, body, value);
+    }(std::forward<CM>(cm), std::move(body));
+  }
+}
+
+}  // namespace ctxlib

@@ -1,0 +1,259 @@
+// ctxlib/task.hpp: the async core — a lazily started coroutine task, and a way to run one to
+// completion with nothing but the standard library.
+//
+//   ctxlib::task<int> answer() {
+//     co_await ctxlib::yield_now();             // suspends; sync_wait's loop resumes it
+//     co_return 42;
+//   }
+//   int v = ctxlib::sync_wait(answer());
+//
+// A task starts when it is awaited (or handed to sync_wait) and resumes its awaiter when it
+// finishes (symmetric transfer: awaiting chains of any depth use no stack). Its exception is
+// rethrown, as the same object, to the awaiter. `sync_wait` runs a task on the calling thread,
+// with a simple FIFO of tasks that `yield_now()` suspended; code driven by another event loop
+// (asio) awaits ctxlib tasks through that loop's adapter instead (ctxlib/asio.hpp).
+//
+// Tasks also carry "the exception being handled" along the await chain
+// (detail/handled.hpp), which an async `with` sets while its exit runs, so `ctxlib::raise`
+// and the exit stacks chain exceptions inside async exits as CPython does.
+#pragma once
+
+#include <coroutine>
+#include <deque>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "ctxlib/detail/handled.hpp"
+
+namespace ctxlib {
+
+template <class T = void>
+class [[nodiscard]] task;
+
+namespace detail {
+
+// The awaiter an awaitable yields: its own operator co_await's result, or itself.
+template <class A>
+decltype(auto) awaiter_of(A&& awaitable) {
+  if constexpr (requires { std::forward<A>(awaitable).operator co_await(); }) {
+    return std::forward<A>(awaitable).operator co_await();
+  } else if constexpr (requires { operator co_await(std::forward<A>(awaitable)); }) {
+    return operator co_await(std::forward<A>(awaitable));
+  } else {
+    return std::forward<A>(awaitable);
+  }
+}
+
+template <class A>
+using await_result_t =
+    decltype(std::declval<std::remove_cvref_t<decltype(awaiter_of(std::declval<A>()))>&>()
+                 .await_resume());
+
+template <class A>
+concept awaitable = requires(A&& a) {
+  { awaiter_of(std::forward<A>(a)).await_ready() } -> std::convertible_to<bool>;
+  awaiter_of(std::forward<A>(a)).await_resume();
+};
+
+// Where a value or an exception waits for the awaiter.
+template <class T>
+class task_result {
+ public:
+  template <class U>
+  void return_value(U&& value) {
+    if constexpr (std::is_reference_v<T>) {
+      value_ = std::addressof(value);
+    } else {
+      value_.emplace(std::forward<U>(value));
+    }
+  }
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  T take() {
+    if (exception_) std::rethrow_exception(exception_);
+    if constexpr (std::is_reference_v<T>) {
+      return static_cast<T>(*value_);
+    } else {
+      return std::move(*value_);
+    }
+  }
+
+ private:
+  std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, std::optional<T>>
+      value_{};
+  std::exception_ptr exception_;
+};
+
+template <>
+class task_result<void> {
+ public:
+  void return_void() const noexcept {}
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  void take() {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+
+ private:
+  std::exception_ptr exception_;
+};
+
+// Around an awaiter: clears the running task while suspended, marks it again on resume.
+template <class Inner>
+struct marking_awaiter {
+  Inner inner;
+  task_frame* frame;
+
+  bool await_ready() { return inner.await_ready(); }
+  template <class Promise>
+  auto await_suspend(std::coroutine_handle<Promise> self) {
+    if constexpr (requires { inner.set_awaiting_frame(frame); }) inner.set_awaiting_frame(frame);
+    running_task = nullptr;
+    return inner.await_suspend(self);
+  }
+  decltype(auto) await_resume() {
+    running_task = frame;
+    return inner.await_resume();
+  }
+};
+
+template <class T>
+class task_promise : public task_result<T> {
+ public:
+  task<T> get_return_object() noexcept;
+
+  // Every point where this task gets the thread back marks it as the running task.
+  struct resume_marker {
+    task_frame* frame;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const noexcept { running_task = frame; }
+  };
+  resume_marker initial_suspend() noexcept { return {&frame}; }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<task_promise> done) noexcept {
+      running_task = nullptr;
+      std::coroutine_handle<> next = done.promise().continuation;
+      return next ? next : std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+
+  // Wraps every awaitable so this task is marked running again when it resumes, and tells an
+  // awaited ctxlib task who awaits it (the chain `handled_exception` walks).
+  template <class A>
+  auto await_transform(A&& awaitable) {
+    using inner_t = std::remove_cvref_t<decltype(awaiter_of(std::forward<A>(awaitable)))>;
+    return marking_awaiter<inner_t>{awaiter_of(std::forward<A>(awaitable)), &frame};
+  }
+
+  task_frame frame;
+  std::coroutine_handle<> continuation;
+};
+
+// A FIFO of coroutines ready to run, drained by sync_wait on this thread.
+inline thread_local std::deque<std::coroutine_handle<>>* ready_queue = nullptr;
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+
+  task(task&& other) noexcept : coroutine_(std::exchange(other.coroutine_, nullptr)) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      if (coroutine_) coroutine_.destroy();
+      coroutine_ = std::exchange(other.coroutine_, nullptr);
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  // Destroying a task that has not finished destroys its frame (and the frames it owns).
+  ~task() {
+    if (coroutine_) coroutine_.destroy();
+  }
+
+  // Awaiting starts the task and resumes the awaiter when it finishes.
+  auto operator co_await() && noexcept {
+    struct awaiter {
+      std::coroutine_handle<promise_type> coroutine;
+      detail::task_frame* awaiting_frame = nullptr;
+      void set_awaiting_frame(detail::task_frame* f) noexcept { awaiting_frame = f; }
+      bool await_ready() const noexcept { return false; }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter_handle) noexcept {
+        coroutine.promise().continuation = awaiter_handle;
+        coroutine.promise().frame.awaiter = awaiting_frame;
+        return coroutine;
+      }
+      T await_resume() { return coroutine.promise().take(); }
+    };
+    return awaiter{coroutine_};
+  }
+
+ private:
+  friend promise_type;
+  template <class U>
+  friend U sync_wait(task<U> t);
+
+  explicit task(std::coroutine_handle<promise_type> coroutine) noexcept : coroutine_(coroutine) {}
+
+  std::coroutine_handle<promise_type> coroutine_;
+};
+
+template <class T>
+task<T> detail::task_promise<T>::get_return_object() noexcept {
+  return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
+}
+
+// Suspends the awaiting task and queues it behind the others ready to run (Python's
+// `await asyncio.sleep(0)`). Only meaningful under sync_wait.
+inline auto yield_now() noexcept {
+  struct awaiter {
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const {
+      if (detail::ready_queue == nullptr) {
+        throw std::logic_error("ctxlib::yield_now() needs a ctxlib::sync_wait loop to resume it");
+      }
+      detail::ready_queue->push_back(h);
+    }
+    void await_resume() const noexcept {}
+  };
+  return awaiter{};
+}
+
+// Runs `t` to completion on this thread and returns its result (or rethrows its exception).
+template <class T>
+T sync_wait(task<T> t) {
+  std::deque<std::coroutine_handle<>> queue;
+  std::deque<std::coroutine_handle<>>* outer_queue = std::exchange(detail::ready_queue, &queue);
+  const detail::task_frame* outer_task = std::exchange(detail::running_task, nullptr);
+  struct restore {
+    std::deque<std::coroutine_handle<>>* queue;
+    const detail::task_frame* task;
+    ~restore() {
+      detail::ready_queue = queue;
+      detail::running_task = task;
+    }
+  } restore_on_exit{outer_queue, outer_task};
+
+  t.coroutine_.resume();
+  while (!t.coroutine_.done()) {
+    if (queue.empty()) {
+      throw std::logic_error(
+          "ctxlib::sync_wait: the task is suspended on something this loop does not drive");
+    }
+    std::coroutine_handle<> next = queue.front();
+    queue.pop_front();
+    next.resume();
+  }
+  return t.coroutine_.promise().take();
+}
+
+}  // namespace ctxlib

@@ -1,0 +1,282 @@
+// The async family as a C++ user writes it: tasks and sync_wait, async_with (W11), and
+// async_exit_stack (A1-A7) on the unwinding core it shares with exit_stack.
+#include <gtest/gtest.h>
+
+#include <coroutine>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ctxlib/async_exit_stack.hpp"
+#include "ctxlib/async_with.hpp"
+#include "ctxlib/ctxlib.hpp"
+#include "ctxlib/task.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+ctxlib::task<int> answer() {
+  co_await ctxlib::yield_now();
+  co_return 42;
+}
+
+TEST(Task, RunsToCompletionUnderSyncWait) {
+  EXPECT_EQ(ctxlib::sync_wait(answer()), 42);
+}
+
+TEST(Task, ExceptionsReachTheAwaiterAsTheSameObject) {
+  std::exception_ptr raised = std::make_exception_ptr(value_error("x"));
+  auto inner = [&]() -> ctxlib::task<> {
+    co_await ctxlib::yield_now();
+    std::rethrow_exception(raised);
+  };
+  auto outer = [&]() -> ctxlib::task<std::exception_ptr> {
+    try {
+      co_await inner();
+    } catch (...) {
+      co_return std::current_exception();
+    }
+    co_return nullptr;
+  };
+  EXPECT_EQ(ctxlib::sync_wait(outer()), raised);
+}
+
+TEST(Task, YieldNowInterleavesInFifoOrder) {
+  strings log;
+  auto worker = [&](std::string name) -> ctxlib::task<> {
+    log.push_back(name + "1");
+    co_await ctxlib::yield_now();
+    log.push_back(name + "2");
+  };
+  auto both = [&]() -> ctxlib::task<> {
+    co_await worker("a");
+    co_await worker("b");
+  };
+  ctxlib::sync_wait(both());
+  EXPECT_EQ(log, (strings{"a1", "a2", "b1", "b2"}));
+}
+
+TEST(Task, DeepAwaitChainsUseNoStack) {
+  std::function<ctxlib::task<int>(int)> depth = [&](int n) -> ctxlib::task<int> {
+    if (n == 0) co_return 0;
+    co_return 1 + co_await depth(n - 1);
+  };
+  EXPECT_EQ(ctxlib::sync_wait(depth(100000)), 100000);
+}
+
+// A class-based async context manager whose methods suspend.
+struct async_recorder {
+  strings* log;
+  std::string name;
+  bool suppress = false;
+  ctxlib::task<std::string&> aenter() {
+    co_await ctxlib::yield_now();
+    log->push_back("aenter " + name);
+    co_return name;
+  }
+  ctxlib::task<bool> aexit(std::exception_ptr e) {
+    co_await ctxlib::yield_now();
+    log->push_back("aexit " + name + (e ? " " + message_of(e) : std::string(" None")));
+    co_return suppress;
+  }
+};
+
+TEST(AsyncWith, AwaitsEnterBodyAndExit) {
+  strings log;
+  async_recorder cm{&log, "a"};
+  ctxlib::sync_wait(ctxlib::async_with(cm, [&](std::string& v) -> ctxlib::task<> {
+    co_await ctxlib::yield_now();
+    log.push_back("body " + v);
+  }));
+  EXPECT_EQ(log, (strings{"aenter a", "body a", "aexit a None"}));
+}
+
+TEST(AsyncWith, ExitSeesTheBodysExceptionAndMaySuppressIt) {
+  strings log;
+  auto result = ctxlib::sync_wait(
+      ctxlib::async_with(async_recorder{&log, "s", /*suppress=*/true},
+                         [](std::string&) -> ctxlib::task<int> { throw value_error("x"); }));
+  EXPECT_FALSE(result.has_value());
+  EXPECT_EQ(log.back(), "aexit s x");
+}
+
+TEST(AsyncWith, AnUnsuppressedExceptionPropagatesAsTheSameObject) {
+  strings log;
+  std::exception_ptr raised = std::make_exception_ptr(value_error("x"));
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(
+        ctxlib::async_with(async_recorder{&log, "p"}, [&]() { std::rethrow_exception(raised); }));
+  });
+  EXPECT_EQ(escaped, raised);
+}
+
+TEST(AsyncWith, AFailingEnterIsNotPairedWithExit) {
+  struct failing {
+    int exits = 0;
+    ctxlib::task<> aenter() {
+      co_await ctxlib::yield_now();
+      throw value_error("enter");
+    }
+    ctxlib::task<bool> aexit(std::exception_ptr) {
+      ++exits;
+      co_return false;
+    }
+  } cm;
+  EXPECT_THROW(ctxlib::sync_wait(ctxlib::async_with(cm, [] {})), value_error);
+  EXPECT_EQ(cm.exits, 0);
+}
+
+TEST(AsyncWith, ARaiseInsideAnAsyncExitChainsToTheBodysException) {  // W8 for async with
+  struct replacing {
+    ctxlib::ready<int> aenter() { return {0}; }
+    ctxlib::task<bool> aexit(std::exception_ptr e) {
+      co_await ctxlib::yield_now();
+      if (e) ctxlib::raise(key_error("replacement"));
+      co_return false;
+    }
+  };
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(replacing{}, [] { ctxlib::raise(value_error("body")); }));
+  });
+  EXPECT_EQ(message_of(escaped), "replacement");
+  EXPECT_EQ(message_of(ctxlib::context_of(escaped)), "body");
+}
+
+TEST(AsyncExitStack, SyncAndAsyncEntriesShareOneLifoOrder) {  // A6
+  strings log;
+  async_recorder a1{&log, "a1"};
+  ctxlib::sync_wait(ctxlib::async_with(
+      ctxlib::async_exit_stack(), [&](ctxlib::async_exit_stack& stack) -> ctxlib::task<> {
+        stack.push_async_exit([&](const std::exception_ptr&) -> ctxlib::task<bool> {
+          log.push_back("push-async");
+          co_return false;
+        });
+        stack.push([&](const std::exception_ptr&) {
+          log.push_back("push-sync");
+          return false;
+        });
+        stack.push_async_callback([&]() -> ctxlib::task<> {
+          co_await ctxlib::yield_now();
+          log.push_back("cb-async");
+        });
+        stack.callback([&] { log.push_back("cb-sync"); });
+        std::string& v = co_await stack.enter_async_context(a1);
+        log.push_back("entered " + v);
+      }));
+  EXPECT_EQ(log, (strings{"aenter a1", "entered a1", "aexit a1 None", "cb-sync", "cb-async",
+                          "push-sync", "push-async"}));
+}
+
+// test_async_exit_exception_chaining: async callbacks raising chain like nested async withs.
+TEST(AsyncExitStack, CallbackExceptionsChainLikeNestedAsyncWiths) {
+  std::exception_ptr saw;
+  auto raise_async = [](std::string what) -> ctxlib::task<> {
+    co_await ctxlib::yield_now();
+    ctxlib::raise(value_error(what));
+  };
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(
+        ctxlib::async_exit_stack(), [&](ctxlib::async_exit_stack& stack) -> ctxlib::task<> {
+          stack.push_async_callback(raise_async, std::string("index"));
+          stack.callback([] { ctxlib::raise(key_error("key")); });
+          stack.push_async_callback(raise_async, std::string("attribute"));
+          stack.push_async_exit([&](const std::exception_ptr& e) -> ctxlib::task<bool> {
+            saw = e;
+            co_return true;
+          });
+          stack.push_async_callback(raise_async, std::string("value"));
+          ctxlib::raise(ctxlib::runtime_error("division"));
+          co_return;
+        }));
+  });
+  EXPECT_EQ(message_of(escaped), "index");
+  auto key = ctxlib::context_of(escaped);
+  EXPECT_EQ(message_of(key), "key");
+  auto attribute = ctxlib::context_of(key);
+  EXPECT_EQ(message_of(attribute), "attribute");
+  EXPECT_EQ(ctxlib::context_of(attribute), nullptr);
+  EXPECT_EQ(message_of(saw), "value");
+  EXPECT_EQ(message_of(ctxlib::context_of(saw)), "division");
+}
+
+TEST(AsyncExitStack, RaiseThenSuppressWithoutAnIncomingExceptionLosesTheError) {  // X19
+  ctxlib::async_exit_stack stack;
+  stack.push_async_exit([](const std::exception_ptr&) -> ctxlib::task<bool> { co_return true; });
+  stack.callback([] { ctxlib::raise(key_error("lost")); });
+  EXPECT_FALSE(ctxlib::sync_wait(stack.aexit(nullptr)));
+}
+
+TEST(AsyncExitStack, ACancellationLikeBaseExceptionDoesNotStopTheUnwind) {  // A7
+  strings log;
+  ctxlib::async_exit_stack stack;
+  stack.callback([&] { log.push_back("still runs"); });
+  stack.push_async_callback([]() -> ctxlib::task<> { throw keyboard_interrupt("cancelled"); });
+  EXPECT_THROW(ctxlib::sync_wait(stack.aclose()), keyboard_interrupt);
+  EXPECT_EQ(log, (strings{"still runs"}));
+}
+
+TEST(AsyncExitStack, EnterAsyncContextThatFailsPushesNothing) {  // A1
+  struct failing {
+    ctxlib::task<> aenter() {
+      throw value_error("no");
+      co_return;
+    }
+    ctxlib::task<bool> aexit(std::exception_ptr) { co_return false; }
+  };
+  ctxlib::async_exit_stack stack;
+  EXPECT_THROW(ctxlib::sync_wait(stack.enter_async_context(failing{})), value_error);
+  EXPECT_TRUE(stack.empty());
+}
+
+TEST(AsyncExitStack, PopAllAndReuse) {  // X6, X9
+  strings log;
+  ctxlib::async_exit_stack stack;
+  stack.push_async_callback([&]() -> ctxlib::task<> {
+    log.push_back("moved");
+    co_return;
+  });
+  ctxlib::async_exit_stack moved = stack.pop_all();
+  EXPECT_TRUE(stack.empty());
+  ctxlib::sync_wait(stack.aclose());
+  ctxlib::sync_wait(moved.aclose());
+  ctxlib::sync_wait(moved.aclose());
+  EXPECT_EQ(log, (strings{"moved"}));
+}
+
+TEST(AsyncExitStack, TenThousandAsyncCallbacksUnwindIteratively) {
+  int runs = 0;
+  ctxlib::async_exit_stack stack;
+  for (int i = 0; i < 10000; ++i) {
+    stack.push_async_callback([&runs]() -> ctxlib::task<> {
+      ++runs;
+      co_return;
+    });
+  }
+  ctxlib::sync_wait(stack.aclose());
+  EXPECT_EQ(runs, 10000);
+}
+
+// A task destroyed while it is suspended inside an async exit: sync_wait gives up (nothing
+// will resume it) and destroys the whole chain of frames.
+TEST(AsyncExitStack, ATaskDestroyedWhileSuspendedInsideAnAsyncExitFreesEverything) {
+  std::coroutine_handle<> parked;
+  struct park {
+    std::coroutine_handle<>* slot;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { *slot = h; }
+    void await_resume() const noexcept {}
+  };
+  auto body = [&](ctxlib::async_exit_stack& stack) -> ctxlib::task<> {
+    stack.push_async_callback([&]() -> ctxlib::task<> { co_await park{&parked}; });
+    stack.callback([] {});
+    throw value_error("pending");
+  };
+  EXPECT_THROW(ctxlib::sync_wait(ctxlib::async_with(ctxlib::async_exit_stack(), body)),
+               std::logic_error);
+  EXPECT_TRUE(parked);
+}
+
+}  // namespace
