@@ -9,6 +9,7 @@
 
 #include "ctxlib/async_exit_stack.hpp"
 #include "ctxlib/async_with.hpp"
+#include "ctxlib/asynccontextmanager.hpp"
 #include "ctxlib/ctxlib.hpp"
 #include "ctxlib/task.hpp"
 #include "test_support.hpp"
@@ -277,6 +278,181 @@ TEST(AsyncExitStack, ATaskDestroyedWhileSuspendedInsideAnAsyncExitFreesEverythin
   EXPECT_THROW(ctxlib::sync_wait(ctxlib::async_with(ctxlib::async_exit_stack(), body)),
                std::logic_error);
   EXPECT_TRUE(parked);
+}
+
+}  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+ctxlib::asynccontextmanager<std::string> async_tag(strings& log, std::string name) {
+  co_await ctxlib::yield_now();
+  log.push_back("<" + name + ">");
+  co_yield name;
+  co_await ctxlib::yield_now();
+  log.push_back("</" + name + ">");
+}
+
+TEST(Asynccontextmanager, AwaitsAroundTheBody) {  // AG2, AG3
+  strings log;
+  ctxlib::sync_wait(ctxlib::async_with(async_tag(log, "a"), [&](std::string& v) -> ctxlib::task<> {
+    co_await ctxlib::yield_now();
+    log.push_back("body " + v);
+  }));
+  EXPECT_EQ(log, (strings{"<a>", "body a", "</a>"}));
+}
+
+TEST(Asynccontextmanager, TheBodysExceptionArrivesAtTheYieldAndMayBeSuppressed) {  // AG5
+  std::exception_ptr seen, body = std::make_exception_ptr(value_error("body"));
+  auto cm = [&]() -> ctxlib::asynccontextmanager<> {
+    try {
+      co_yield {};
+    } catch (...) {
+      seen = std::current_exception();
+    }
+    co_await ctxlib::yield_now();
+  };
+  EXPECT_NO_THROW(
+      ctxlib::sync_wait(ctxlib::async_with(cm(), [&] { std::rethrow_exception(body); })));
+  EXPECT_EQ(seen, body);
+}
+
+TEST(Asynccontextmanager, NoYieldIsARuntimeErrorFromNoneWithAStopAsyncIterationContext) {  // AG2
+  auto cm = []() -> ctxlib::asynccontextmanager<> {
+    co_await ctxlib::yield_now();
+    co_return;
+  };
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(ctxlib::async_with(cm(), [] {})); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't yield");
+  EXPECT_TRUE(e->suppress_context());
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::stop_async_iteration>(e->context()), nullptr);
+}
+
+TEST(Asynccontextmanager, YieldingTwiceIsAnErrorAfterAclose) {  // AG3 (3.11.7)
+  strings log;
+  auto cm = [&]() -> ctxlib::asynccontextmanager<> {
+    try {
+      co_yield {};
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      log.push_back("GeneratorExit");
+      throw;
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(ctxlib::async_with(cm(), [] {})); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't stop");
+  EXPECT_EQ(log, (strings{"GeneratorExit"}));
+}
+
+TEST(Asynccontextmanager, YieldingAfterAthrowIsAnErrorChainedToTheBodysException) {  // AG8
+  auto cm = []() -> ctxlib::asynccontextmanager<> {
+    bool again = false;
+    try {
+      co_yield {};
+    } catch (...) {
+      again = true;
+    }
+    if (again) co_yield {};
+  };
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(cm(), [] { ctxlib::raise(value_error("body")); }));
+  });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't stop after athrow()");
+  EXPECT_EQ(message_of(e->context()), "body");
+}
+
+TEST(Asynccontextmanager, IgnoringGeneratorExitIsReported) {
+  auto cm = []() -> ctxlib::asynccontextmanager<> {
+    co_yield {};
+    bool swallowed = false;
+    try {
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      swallowed = true;
+    }
+    if (swallowed) co_yield {};
+  };
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(ctxlib::async_with(cm(), [] {})); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "async generator ignored GeneratorExit");
+  EXPECT_STREQ(ctxlib::exception_cast<ctxlib::runtime_error>(e->context())->what(),
+               "generator didn't stop");
+}
+
+TEST(Asynccontextmanager, StopIterationRulesFollowPep479) {  // AG6
+  auto passthrough = []() -> ctxlib::asynccontextmanager<> { co_yield {}; };
+  for (std::exception_ptr body : {std::make_exception_ptr(ctxlib::stop_iteration("s")),
+                                  std::make_exception_ptr(ctxlib::stop_async_iteration("a"))}) {
+    auto escaped = thrown_by([&] {
+      ctxlib::sync_wait(ctxlib::async_with(passthrough(), [&] { std::rethrow_exception(body); }));
+    });
+    EXPECT_EQ(escaped, body);  // unwrapped: the same object
+  }
+  auto own = []() -> ctxlib::asynccontextmanager<> {
+    try {
+      co_yield {};
+    } catch (...) {
+      ctxlib::raise(ctxlib::stop_async_iteration("mine"));
+    }
+  };
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(own(), [] { ctxlib::raise(value_error("body")); }));
+  });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "async generator raised StopAsyncIteration");
+}
+
+TEST(Asynccontextmanager, EnteringTwiceIsAnAttributeError) {  // AG1
+  strings log;
+  auto cm = async_tag(log, "once");
+  ctxlib::sync_wait(cm.aenter());
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(cm.aenter()); });
+  auto* e = ctxlib::exception_cast<ctxlib::attribute_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "'_AsyncGeneratorContextManager' object has no attribute 'args'");
+}
+
+TEST(Asynccontextmanager, WorksInAnAsyncExitStackWithSyncEntries) {
+  strings log;
+  ctxlib::sync_wait(ctxlib::async_with(
+      ctxlib::async_exit_stack(), [&](ctxlib::async_exit_stack& stack) -> ctxlib::task<> {
+        std::string& a = co_await stack.enter_async_context(async_tag(log, "a"));
+        stack.callback([&] { log.push_back("sync"); });
+        co_await stack.enter_async_context(async_tag(log, "b"));
+        log.push_back("body " + a);
+      }));
+  EXPECT_EQ(log, (strings{"<a>", "<b>", "body a", "</b>", "sync", "</a>"}));
+}
+
+TEST(AsyncManagers, NullcontextAndAclosing) {  // F1, E3
+  strings log;
+  struct resource {
+    strings* log;
+    ctxlib::task<> aclose() {
+      co_await ctxlib::yield_now();
+      log->push_back("aclose");
+    }
+  } r{&log};
+  ctxlib::nullcontext<int> n(5);
+  ctxlib::sync_wait(ctxlib::async_with(n, [&](int& v) -> ctxlib::task<> {
+    co_await ctxlib::async_with(ctxlib::aclosing(r), [&](resource& got) {
+      log.push_back(got.log == &log && v == 5 ? "inside" : "wrong");
+    });
+  }));
+  EXPECT_EQ(log, (strings{"inside", "aclose"}));
+  EXPECT_THROW(
+      ctxlib::sync_wait(ctxlib::async_with(ctxlib::nullcontext(), [] { throw value_error("x"); })),
+      value_error);
 }
 
 }  // namespace

@@ -5,11 +5,16 @@
 // enter() returns the thing; exit() always calls its close(), with or without an exception in
 // flight, and never suppresses. An exception thrown by close() replaces the one in flight.
 // `closing(lvalue)` refers to the thing; `closing(rvalue)` owns it.
+//
+// `aclosing(thing)` is the asynchronous form: aexit() awaits `thing.aclose()`.
 #pragma once
 
 #include <exception>
 #include <type_traits>
 #include <utility>
+
+#include "ctxlib/async_with.hpp"
+#include "ctxlib/task.hpp"
 
 namespace ctxlib {
 
@@ -39,5 +44,32 @@ class closing {
 
 template <class T>
 closing(T&&) -> closing<T>;
+
+template <class T>
+concept async_closable = requires(T& thing) {
+  requires detail::awaitable<decltype(thing.aclose())>;
+};
+
+template <class T>
+class aclosing {
+ public:
+  explicit aclosing(T thing) : thing_(std::forward<T>(thing)) {
+    static_assert(async_closable<std::remove_reference_t<T>>,
+                  "ctxlib::aclosing needs an object with an aclose() member function returning "
+                  "an awaitable.");
+  }
+
+  ready<std::remove_reference_t<T>&> aenter() noexcept { return {thing_}; }
+  task<bool> aexit(std::exception_ptr) {
+    co_await thing_.aclose();
+    co_return false;
+  }
+
+ private:
+  T thing_;
+};
+
+template <class T>
+aclosing(T&&) -> aclosing<T>;
 
 }  // namespace ctxlib

@@ -47,6 +47,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "ctxlib/detail/generator_rules.hpp"
 #include "ctxlib/exception.hpp"
 
 namespace ctxlib {
@@ -55,9 +56,6 @@ template <class T = void>
 class [[nodiscard]] contextmanager;
 
 namespace detail {
-
-// What a `contextmanager<>` yields: `co_yield {};`.
-struct yields_nothing {};
 
 template <class T>
 struct yielded_slot {
@@ -149,18 +147,12 @@ class contextmanager_promise {
   std::suspend_always final_suspend() const noexcept { return {}; }
   void return_void() const noexcept {}
 
-  // PEP 479: a StopIteration escaping the generator becomes RuntimeError, caused by it.
+  // PEP 479: a StopIteration escaping the generator becomes RuntimeError, caused by it. (A
+  // StopAsyncIteration is an ordinary exception for a synchronous generator.)
   void unhandled_exception() noexcept {
     std::exception_ptr escaped = std::current_exception();
-    if (exception_cast<stop_iteration>(escaped) == nullptr) {
-      raised_ = std::move(escaped);
-      return;
-    }
-    try {
-      raise_from(runtime_error("generator raised StopIteration"), escaped);
-    } catch (...) {
-      raised_ = std::current_exception();
-    }
+    raised_ =
+        exception_cast<stop_iteration>(escaped) != nullptr ? pep479(escaped, "generator") : escaped;
   }
 
   // Resumes at the co_yield: throws what exit() or close() delivers there.
@@ -252,14 +244,8 @@ class [[nodiscard]] contextmanager {
     promise().chain_delivered_ = false;
     coroutine_.resume();
     if (!coroutine_.done()) fail_and_close("generator didn't stop after throw()");
-    std::exception_ptr raised = promise().raised_;
-    if (!raised) return true;               // the coroutine finished: suppressed (G12)
-    if (raised == exception) return false;  // the same object: the with statement re-raises it
-    if (exception_cast<runtime_error>(raised) != nullptr &&
-        exception_cast<stop_iteration>(exception) != nullptr && cause_of(raised) == exception) {
-      return false;  // PEP 479 wrapped the body's own StopIteration (G14)
-    }
-    std::rethrow_exception(raised);
+    return detail::decide_after_throw(promise().raised_, exception,
+                                      exception_cast<stop_iteration>(exception) != nullptr);
   }
 
  private:

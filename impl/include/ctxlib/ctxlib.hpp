@@ -8,6 +8,9 @@
 //   ctxlib::with(stack, [] { throw std::runtime_error("boom"); });   // both run, then it escapes
 #pragma once
 
+#include "ctxlib/async_exit_stack.hpp"
+#include "ctxlib/async_with.hpp"
+#include "ctxlib/asynccontextmanager.hpp"
 #include "ctxlib/closing.hpp"
 #include "ctxlib/contextmanager.hpp"
 #include "ctxlib/decorator.hpp"
@@ -15,4 +18,5 @@
 #include "ctxlib/exit_stack.hpp"
 #include "ctxlib/nullcontext.hpp"
 #include "ctxlib/suppress.hpp"
+#include "ctxlib/task.hpp"
 #include "ctxlib/with.hpp"

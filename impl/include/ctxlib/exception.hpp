@@ -86,6 +86,10 @@ CTXLIB_DEFINE_EXCEPTION(runtime_error, exception, "RuntimeError");
 CTXLIB_DEFINE_EXCEPTION(type_error, exception, "TypeError");
 CTXLIB_DEFINE_EXCEPTION(attribute_error, exception, "AttributeError");
 CTXLIB_DEFINE_EXCEPTION(stop_iteration, exception, "StopIteration");
+CTXLIB_DEFINE_EXCEPTION(stop_async_iteration, exception, "StopAsyncIteration");
+// asyncio.CancelledError: a BaseException, so `catch (const ctxlib::exception&)` lets it pass,
+// and every unwind treats it like any other exception.
+CTXLIB_DEFINE_EXCEPTION(cancelled_error, base_exception, "CancelledError");
 
 #undef CTXLIB_DEFINE_EXCEPTION
 

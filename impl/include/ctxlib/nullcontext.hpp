@@ -5,11 +5,13 @@
 //
 // A context manager that does nothing: enter() returns the stored value (nothing for
 // `nullcontext()`), exit() never suppresses. Stateless apart from the value, so reusable and
-// reentrant.
+// reentrant. Like Python's, it is an async context manager too (aenter / aexit).
 #pragma once
 
 #include <exception>
 #include <utility>
+
+#include "ctxlib/async_with.hpp"
 
 namespace ctxlib {
 
@@ -20,6 +22,8 @@ class nullcontext {
 
   T& enter() noexcept { return enter_result_; }
   bool exit(const std::exception_ptr&) const noexcept { return false; }
+  ready<T&> aenter() noexcept { return {enter_result_}; }
+  ready<bool> aexit(const std::exception_ptr&) const noexcept { return {false}; }
 
  private:
   T enter_result_;
@@ -30,6 +34,8 @@ class nullcontext<void> {
  public:
   void enter() const noexcept {}
   bool exit(const std::exception_ptr&) const noexcept { return false; }
+  std::suspend_never aenter() const noexcept { return {}; }
+  ready<bool> aexit(const std::exception_ptr&) const noexcept { return {false}; }
 };
 
 nullcontext()->nullcontext<void>;

@@ -1,0 +1,262 @@
+// ctxlib/asynccontextmanager.hpp: Python's @asynccontextmanager as a C++20 coroutine.
+//
+// Like ctxlib::contextmanager, but the coroutine may `co_await` before and after its single
+// `co_yield`, and the manager is entered with ctxlib::async_with (or an async exit stack).
+//
+//   ctxlib::asynccontextmanager<connection&> connected(pool& p) {
+//     connection& c = co_await p.acquire();
+//     try {
+//       co_yield c;                              // the async with body runs here
+//     } catch (const timeout&) {
+//       co_await c.reset();                      // a handler cannot co_await: see below
+//     }
+//     co_await p.release(c);
+//   }
+//
+//   co_await ctxlib::async_with(connected(pool), [](connection& c) -> ctxlib::task<> { ... });
+//
+// CPython's rules (catalogue AG1-AG8): "generator didn't yield" (from None, its context a
+// StopAsyncIteration); "generator didn't stop" / "generator didn't stop after athrow()"
+// followed by aclose() (3.11.7); aclose() delivers GeneratorExit at the co_yield and a
+// coroutine that yields again gets "async generator ignored GeneratorExit"; StopIteration and
+// StopAsyncIteration escaping become RuntimeError("async generator raised ...") (PEP 479),
+// unwrapped when they carry the body's own; a second aenter() raises AttributeError. C++ allows
+// no co_await inside a catch handler: record what the handler saw and await after it.
+//
+// Destroying the manager while it is suspended at the co_yield destroys the frame without
+// running more of the coroutine (a destructor cannot await; CPython defers that case to the
+// event loop's async-generator finalizer). Each use costs one allocation for the frame, plus
+// the tasks aenter() and aexit() return.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "ctxlib/async_with.hpp"
+#include "ctxlib/detail/generator_rules.hpp"
+#include "ctxlib/detail/handled.hpp"
+#include "ctxlib/exception.hpp"
+#include "ctxlib/task.hpp"
+
+namespace ctxlib {
+
+template <class T = void>
+class [[nodiscard]] asynccontextmanager;
+
+namespace detail {
+
+template <class Promise>
+struct resume_generator;
+
+template <class T>
+class asynccontextmanager_promise {
+ public:
+  asynccontextmanager<T> get_return_object() noexcept;
+
+  struct resume_marker {
+    task_frame* frame;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const noexcept { running_task = frame; }
+  };
+  resume_marker initial_suspend() noexcept { return {&frame_}; }
+
+  // Suspending (at the co_yield or at the end) hands the thread back to the consumer.
+  struct to_consumer {
+    asynccontextmanager_promise* promise;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+      running_task = nullptr;
+      return promise->consumer_;
+    }
+    void await_resume() const {
+      running_task = &promise->frame_;
+      promise->deliver();
+    }
+  };
+  struct final_to_consumer {
+    asynccontextmanager_promise* promise;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+      running_task = nullptr;
+      return promise->consumer_;
+    }
+    void await_resume() const noexcept {}
+  };
+  final_to_consumer final_suspend() noexcept { return {this}; }
+  void return_void() const noexcept {}
+  void unhandled_exception() noexcept {
+    raised_ = pep479(std::current_exception(), "async generator");
+  }
+
+  template <class U = T>
+  requires(!std::is_void_v<U>) to_consumer yield_value(std::remove_reference_t<U>& value)
+  noexcept {
+    value_ = std::addressof(value);
+    return {this};
+  }
+  template <class U = T>
+  requires(!std::is_void_v<U> && !std::is_reference_v<U>) to_consumer
+      yield_value(std::remove_reference_t<U>&& value)
+  noexcept {
+    value_ = std::addressof(value);  // a temporary lives until the co_yield completes
+    return {this};
+  }
+  template <class U = T>
+  requires std::is_void_v<U> to_consumer yield_value(yields_nothing)
+  noexcept { return {this}; }
+
+  template <class A>
+  auto await_transform(A&& awaitable) {
+    using inner_t = std::remove_cvref_t<decltype(awaiter_of(std::forward<A>(awaitable)))>;
+    return marking_awaiter<inner_t>{awaiter_of(std::forward<A>(awaitable)), &frame_};
+  }
+
+ private:
+  friend class asynccontextmanager<T>;
+  template <class Promise>
+  friend struct resume_generator;
+
+  void deliver() {
+    if (!delivered_) return;
+    std::exception_ptr e = std::exchange(delivered_, nullptr);
+    // athrow() raises the object as is; aclose() raises a new GeneratorExit, chained to the
+    // exception being handled where aclose() was awaited.
+    if (chain_delivered_) raise(std::move(e));
+    std::rethrow_exception(std::move(e));
+  }
+
+  task_frame frame_;
+  std::coroutine_handle<> consumer_;
+  std::conditional_t<std::is_void_v<T>, void*, std::remove_reference_t<T>*> value_ = nullptr;
+  std::exception_ptr delivered_;
+  bool chain_delivered_ = false;
+  std::exception_ptr raised_;
+};
+
+// What aenter() gives: a reference to the yielded object, or nothing.
+template <class T>
+struct entered {
+  using type = std::remove_reference_t<T>&;
+};
+template <>
+struct entered<void> {
+  using type = void;
+};
+
+// Resumes the generator from a consumer (aenter/aexit/aclose) until it yields or finishes.
+template <class Promise>
+struct resume_generator {
+  std::coroutine_handle<Promise> generator;
+  task_frame* awaiting_frame = nullptr;
+  void set_awaiting_frame(task_frame* f) noexcept { awaiting_frame = f; }
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) noexcept {
+    generator.promise().consumer_ = consumer;
+    generator.promise().frame_.awaiter = awaiting_frame;
+    return generator;
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] asynccontextmanager {
+ public:
+  using promise_type = detail::asynccontextmanager_promise<T>;
+  using entered_type = typename detail::entered<T>::type;
+
+  asynccontextmanager(asynccontextmanager&& other) noexcept
+      : coroutine_(std::exchange(other.coroutine_, nullptr)), entered_(other.entered_) {}
+  asynccontextmanager& operator=(asynccontextmanager&&) = delete;
+  asynccontextmanager(const asynccontextmanager&) = delete;
+  ~asynccontextmanager() {
+    if (coroutine_) coroutine_.destroy();
+  }
+
+  // Runs the coroutine to its co_yield and gives what it yielded.
+  task<entered_type> aenter() {
+    if (entered_ || !coroutine_) {
+      throw attribute_error("'_AsyncGeneratorContextManager' object has no attribute 'args'");
+    }
+    entered_ = true;
+    co_await resume();
+    if (coroutine_.done()) {
+      if (promise().raised_) std::rethrow_exception(promise().raised_);
+      try {
+        throw stop_async_iteration();
+      } catch (...) {
+        raise_from(runtime_error("generator didn't yield"), nullptr);
+      }
+    }
+    if constexpr (!std::is_void_v<T>) co_return *promise().value_;
+  }
+
+  // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
+  // CPython's _AsyncGeneratorContextManager.__aexit__ does.
+  task<bool> aexit(std::exception_ptr exception) {
+    if (!exception) {
+      co_await resume();
+      if (coroutine_.done()) {
+        if (promise().raised_) std::rethrow_exception(promise().raised_);
+        co_return false;
+      }
+      co_await fail_and_close("generator didn't stop");
+    }
+    promise().delivered_ = exception;
+    promise().chain_delivered_ = false;
+    co_await resume();
+    if (!coroutine_.done()) co_await fail_and_close("generator didn't stop after athrow()");
+    co_return detail::decide_after_throw(
+        promise().raised_, exception,
+        exception_cast<stop_iteration>(exception) != nullptr ||
+            exception_cast<stop_async_iteration>(exception) != nullptr);
+  }
+
+ private:
+  friend promise_type;
+  explicit asynccontextmanager(std::coroutine_handle<promise_type> coroutine) noexcept
+      : coroutine_(coroutine) {}
+
+  promise_type& promise() const noexcept { return coroutine_.promise(); }
+  detail::resume_generator<promise_type> resume() const noexcept { return {coroutine_}; }
+
+  // `raise RuntimeError(message)` in a try whose finally awaits aclose() (CPython 3.11.7). A
+  // handler cannot await, so the error is held while aclose() runs, as the exception handled.
+  task<> fail_and_close(const char* message) {
+    std::exception_ptr error = detail::raised(runtime_error(message));
+    {
+      detail::handling_scope handling(error);
+      co_await aclose();
+    }
+    std::rethrow_exception(error);
+  }
+
+  // Python's agen.aclose(): GeneratorExit at the co_yield of a suspended coroutine.
+  task<> aclose() {
+    if (!entered_ || coroutine_.done()) co_return;
+    promise().delivered_ = std::make_exception_ptr(generator_exit());
+    promise().chain_delivered_ = true;
+    co_await resume();
+    if (!coroutine_.done()) raise(runtime_error("async generator ignored GeneratorExit"));
+    std::exception_ptr escaped = promise().raised_;
+    if (escaped && exception_cast<generator_exit>(escaped) == nullptr) {
+      std::rethrow_exception(escaped);
+    }
+  }
+
+  std::coroutine_handle<promise_type> coroutine_;
+  bool entered_ = false;
+};
+
+template <class T>
+asynccontextmanager<T> detail::asynccontextmanager_promise<T>::get_return_object() noexcept {
+  return asynccontextmanager<T>(
+      std::coroutine_handle<asynccontextmanager_promise>::from_promise(*this));
+}
+
+}  // namespace ctxlib
