@@ -156,7 +156,10 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
   }
 
   // Unwinds every entry with no exception in flight.
-  task<> aclose() { static_cast<void>(co_await aexit(std::exception_ptr())); }
+  task<> aclose() {
+    std::exception_ptr none;  // named: GCC 12 destroys temporaries in co_await operands twice
+    static_cast<void>(co_await aexit(none));
+  }
 
  private:
   template <class A>

@@ -136,7 +136,8 @@ auto async_with_entered(CM& cm, Body& body, Value&... value)
     if (!suppress) std::rethrow_exception(failure);
     if constexpr (!std::is_void_v<result>) co_return std::optional<result>();
   } else {
-    static_cast<void>(co_await cm.aexit(std::exception_ptr()));
+    std::exception_ptr none;  // named: GCC 12 destroys temporaries in co_await operands twice
+    static_cast<void>(co_await cm.aexit(none));
     if constexpr (!std::is_void_v<result>) co_return std::move(out);
   }
 }

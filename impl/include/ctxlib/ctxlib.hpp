@@ -16,6 +16,7 @@
 #include "ctxlib/decorator.hpp"
 #include "ctxlib/exception.hpp"
 #include "ctxlib/exit_stack.hpp"
+#include "ctxlib/neutral_exit_stack.hpp"
 #include "ctxlib/nullcontext.hpp"
 #include "ctxlib/suppress.hpp"
 #include "ctxlib/task.hpp"

@@ -17,12 +17,20 @@
 // Python returns None from a call whose exception the manager suppressed; C++ has no None for
 // an arbitrary return type, so a decorated function returning R returns std::optional<R>, empty
 // in that case, and one returning void returns void (as `ctxlib::with` does).
+//
+// `async_decorate(source, fn)` is AsyncContextDecorator: each call returns a task that, when
+// awaited, makes or takes the async context manager and runs `fn(args...)` (awaited if it
+// returns an awaitable) inside `async_with` — so, as in CPython, nothing is created or entered
+// until the task is awaited (D4). The arguments are copied into the task; the decorated object
+// must outlive the tasks its calls return.
 #pragma once
 
 #include <functional>
 #include <type_traits>
 #include <utility>
 
+#include "ctxlib/async_with.hpp"
+#include "ctxlib/task.hpp"
 #include "ctxlib/with.hpp"
 
 namespace ctxlib {
@@ -70,6 +78,58 @@ auto decorate(Source&& source, Function&& function) {
                                              std::remove_cvref_t<Function>>;
   return decorated<stored_source, stored_function>(std::forward<Source>(source),
                                                    std::forward<Function>(function));
+}
+
+template <class Source, class Function>
+class async_decorated {
+ public:
+  async_decorated(Source source, Function function)
+      : source_(std::forward<Source>(source)), function_(std::forward<Function>(function)) {}
+
+  template <class... Args>
+  auto operator()(Args... args) {
+    auto call = [this, ... args = std::move(args)]() mutable -> decltype(auto) {
+      return std::invoke(function_, args...);
+    };
+    if constexpr (async_context_manager<std::remove_reference_t<Source>>) {
+      return [](async_decorated* self,
+                decltype(call) body) -> decltype(async_with(self->source_, std::move(body))) {
+        co_return co_await async_with(self->source_, std::move(body));
+      }(this, std::move(call));
+    } else {
+      return [](async_decorated* self,
+                decltype(call) body) -> decltype(async_with(std::invoke(self->source_),
+                                                            std::move(body))) {
+        // Named: GCC 12 destroys temporaries in co_await operands twice.
+        auto fresh = std::invoke(self->source_);
+        co_return co_await async_with(std::move(fresh), std::move(body));
+      }(this, std::move(call));
+    }
+  }
+
+ private:
+  Source source_;
+  Function function_;
+};
+
+// Wraps `function` so each awaited call runs inside the async context manager `source` (or
+// inside a fresh one made by calling the factory `source` when the call is awaited).
+template <class Source, class Function>
+auto async_decorate(Source&& source, Function&& function) {
+  using source_type = std::remove_cvref_t<Source>;
+  if constexpr (!async_context_manager<source_type>) {
+    static_assert(std::is_invocable_v<source_type&>,
+                  "ctxlib::async_decorate needs an async context manager, or a factory callable "
+                  "with no arguments that returns one.");
+    static_assert(async_context_manager<std::remove_cvref_t<std::invoke_result_t<source_type&>>>,
+                  "ctxlib::async_decorate's factory must return an async context manager.");
+  }
+  using stored_source =
+      std::conditional_t<std::is_lvalue_reference_v<Source>, Source, std::remove_cvref_t<Source>>;
+  using stored_function = std::conditional_t<std::is_lvalue_reference_v<Function>, Function,
+                                             std::remove_cvref_t<Function>>;
+  return async_decorated<stored_source, stored_function>(std::forward<Source>(source),
+                                                         std::forward<Function>(function));
 }
 
 }  // namespace ctxlib
