@@ -155,8 +155,40 @@ class task_promise : public task_result<T> {
   std::coroutine_handle<> continuation;
 };
 
-// A FIFO of coroutines ready to run, drained by sync_wait on this thread.
-inline thread_local std::deque<std::coroutine_handle<>>* ready_queue = nullptr;
+}  // namespace detail
+
+// Where yield_now() sends a suspended coroutine to be resumed later: sync_wait's FIFO, or an
+// event loop's adapter (ctxlib/asio.hpp posts it to the executor).
+class scheduler {
+ public:
+  virtual void schedule(std::coroutine_handle<> ready) = 0;
+
+ protected:
+  ~scheduler() = default;
+};
+
+namespace detail {
+
+// The scheduler driving the code running on this thread, if any.
+inline thread_local scheduler* current_scheduler = nullptr;
+
+// Installs a scheduler for a scope (and the running task it interrupts), restoring both after.
+class scheduler_scope {
+ public:
+  explicit scheduler_scope(scheduler* s) noexcept
+      : previous_scheduler_(std::exchange(current_scheduler, s)),
+        previous_task_(std::exchange(running_task, nullptr)) {}
+  ~scheduler_scope() {
+    current_scheduler = previous_scheduler_;
+    running_task = previous_task_;
+  }
+  scheduler_scope(const scheduler_scope&) = delete;
+  scheduler_scope& operator=(const scheduler_scope&) = delete;
+
+ private:
+  scheduler* previous_scheduler_;
+  const task_frame* previous_task_;
+};
 
 }  // namespace detail
 
@@ -212,16 +244,18 @@ task<T> detail::task_promise<T>::get_return_object() noexcept {
   return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
 }
 
-// Suspends the awaiting task and queues it behind the others ready to run (Python's
-// `await asyncio.sleep(0)`). Only meaningful under sync_wait.
+// Suspends the awaiting task and has the current scheduler resume it after the others ready
+// to run (Python's `await asyncio.sleep(0)`).
 inline auto yield_now() noexcept {
   struct awaiter {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> h) const {
-      if (detail::ready_queue == nullptr) {
-        throw std::logic_error("ctxlib::yield_now() needs a ctxlib::sync_wait loop to resume it");
+      if (detail::current_scheduler == nullptr) {
+        throw std::logic_error(
+            "ctxlib::yield_now() needs a scheduler: run the task with ctxlib::sync_wait or an "
+            "event-loop adapter");
       }
-      detail::ready_queue->push_back(h);
+      detail::current_scheduler->schedule(h);
     }
     void await_resume() const noexcept {}
   };
@@ -231,26 +265,20 @@ inline auto yield_now() noexcept {
 // Runs `t` to completion on this thread and returns its result (or rethrows its exception).
 template <class T>
 T sync_wait(task<T> t) {
-  std::deque<std::coroutine_handle<>> queue;
-  std::deque<std::coroutine_handle<>>* outer_queue = std::exchange(detail::ready_queue, &queue);
-  const detail::task_frame* outer_task = std::exchange(detail::running_task, nullptr);
-  struct restore {
-    std::deque<std::coroutine_handle<>>* queue;
-    const detail::task_frame* task;
-    ~restore() {
-      detail::ready_queue = queue;
-      detail::running_task = task;
-    }
-  } restore_on_exit{outer_queue, outer_task};
+  struct fifo final : scheduler {
+    std::deque<std::coroutine_handle<>> ready;
+    void schedule(std::coroutine_handle<> h) override { ready.push_back(h); }
+  } queue;
+  detail::scheduler_scope scope(&queue);
 
   t.coroutine_.resume();
   while (!t.coroutine_.done()) {
-    if (queue.empty()) {
+    if (queue.ready.empty()) {
       throw std::logic_error(
           "ctxlib::sync_wait: the task is suspended on something this loop does not drive");
     }
-    std::coroutine_handle<> next = queue.front();
-    queue.pop_front();
+    std::coroutine_handle<> next = queue.ready.front();
+    queue.ready.pop_front();
     next.resume();
   }
   return t.coroutine_.promise().take();
