@@ -576,3 +576,48 @@ TEST(NeutralExitStack, ASecondAcloseRunsNothingUnlikeAsyncstdlib) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+// asyncio.CancelledError is a BaseException: `catch (const ctxlib::exception&)` does not see
+// it, and every unwind treats it like any other exception.
+TEST(Cancellation, PassesExceptionHandlersAndEveryAsyncUnwind) {
+  strings log;
+  auto guarded = [&]() -> ctxlib::asynccontextmanager<> {
+    try {
+      co_yield {};
+    } catch (const ctxlib::exception&) {
+      log.push_back("wrongly caught as Exception");
+    }
+    log.push_back("not reached");
+  };
+  ctxlib::async_exit_stack stack;
+  stack.callback([&] { log.push_back("stack unwound"); });
+  auto escaped = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(stack, [&]() -> ctxlib::task<> {
+      co_await ctxlib::async_with(guarded(), [&]() -> ctxlib::task<> {
+        co_await ctxlib::yield_now();
+        throw ctxlib::cancelled_error();
+      });
+    }));
+  });
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::cancelled_error>(escaped), nullptr);
+  EXPECT_EQ(ctxlib::exception_cast<ctxlib::exception>(escaped), nullptr);
+  EXPECT_EQ(log, (strings{"stack unwound"}));
+}
+
+TEST(Cancellation, AnAsyncExitMaySuppressIt) {
+  struct absorb {
+    ctxlib::ready<int> aenter() { return {0}; }
+    ctxlib::ready<bool> aexit(const std::exception_ptr& e) {
+      return {ctxlib::exception_cast<ctxlib::cancelled_error>(e) != nullptr};
+    }
+  };
+  EXPECT_NO_THROW(ctxlib::sync_wait(
+      ctxlib::async_with(absorb{}, []() -> ctxlib::task<> { throw ctxlib::cancelled_error(); })));
+}
+
+}  // namespace
