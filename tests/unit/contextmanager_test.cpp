@@ -228,3 +228,30 @@ TEST(Contextmanager, WorksInAnExitStack) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+
+// Errors enter() raises chain to the exception being handled where the with statement runs,
+// as CPython's do (found by the corpus: G4, G6).
+TEST(Contextmanager, EnterErrorsChainToTheExceptionBeingHandled) {
+  auto no_yield = []() -> ctxlib::contextmanager<> { co_return; };
+  std::exception_ptr handled = std::make_exception_ptr(key_error("handled"));
+  std::exception_ptr didnt_yield, reentered;
+  try {
+    std::rethrow_exception(handled);
+  } catch (...) {
+    didnt_yield = thrown_by([&] { ctxlib::with(no_yield(), [] {}); });
+    auto once = no_yield();
+    thrown_by([&] { once.enter(); });
+    reentered = thrown_by([&] { once.enter(); });
+  }
+  auto stop = ctxlib::context_of(didnt_yield);
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::stop_iteration>(stop), nullptr);
+  EXPECT_EQ(ctxlib::context_of(stop), handled);
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::attribute_error>(reentered), nullptr);
+  EXPECT_EQ(ctxlib::context_of(reentered), handled);
+}
+
+}  // namespace

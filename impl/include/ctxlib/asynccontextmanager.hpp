@@ -181,14 +181,14 @@ class [[nodiscard]] asynccontextmanager {
   // Runs the coroutine to its co_yield and gives what it yielded.
   task<entered_type> aenter() {
     if (entered_ || !coroutine_) {
-      throw attribute_error("'_AsyncGeneratorContextManager' object has no attribute 'args'");
+      raise(attribute_error("'_AsyncGeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
     co_await resume();
     if (coroutine_.done()) {
       if (promise().raised_) std::rethrow_exception(promise().raised_);
       try {
-        throw stop_async_iteration();
+        raise(stop_async_iteration());  // chained like every raise, as CPython does
       } catch (...) {
         raise_from(runtime_error("generator didn't yield"), nullptr);
       }

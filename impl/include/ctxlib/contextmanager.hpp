@@ -214,14 +214,14 @@ class [[nodiscard]] contextmanager {
   // Runs the coroutine to its co_yield and returns what it yielded.
   decltype(auto) enter() {
     if (entered_ || coroutine_ == nullptr) {
-      throw attribute_error("'_GeneratorContextManager' object has no attribute 'args'");
+      raise(attribute_error("'_GeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
     coroutine_.resume();
     if (coroutine_.done()) {
       if (promise().raised_) std::rethrow_exception(promise().raised_);
       try {
-        throw stop_iteration();
+        raise(stop_iteration());  // chained like every raise, as CPython does
       } catch (...) {
         raise_from(runtime_error("generator didn't yield"), nullptr);
       }
