@@ -27,7 +27,16 @@ namespace ctxmodel {
 
 namespace {
 
-enum class kind : std::uint8_t { value, exception, stack, cm, any /* after an error */ };
+// exception_or_none: what an exit parameter receives (None or an exception object); `if NAME:`
+// narrows it to an exception object in the branch where NAME is true.
+enum class kind : std::uint8_t {
+  value,
+  exception,
+  exception_or_none,
+  stack,
+  cm,
+  any /* after an error */
+};
 
 std::string kind_name(kind k) {
   switch (k) {
@@ -35,6 +44,8 @@ std::string kind_name(kind k) {
       return "value";
     case kind::exception:
       return "exception";
+    case kind::exception_or_none:
+      return "exception or None";
     case kind::stack:
       return "stack";
     case kind::cm:
@@ -54,13 +65,14 @@ using vtype_ptr = std::shared_ptr<const vtype>;
 // form as on the list of origins.
 struct vtype {
   kind k = kind::value;
-  bool may_be_class = false;       // exception kind
-  bool may_be_object = false;      // exception kind
-  std::set<std::string> declared;  // cm kind: may be an instance of these declared cms
-  std::set<std::string> closing;   // cm kind: may be closing(an instance of these cms)
-  bool suppress = false;           // cm kind: may be a suppress
-  vtype_ptr nullcontext;           // cm kind: may be a nullcontext binding this (else null)
-  int depth = 1;                   // nesting through `nullcontext`, capped (see nullcontext_of)
+  bool may_be_class = false;         // exception kind
+  bool may_be_object = false;        // exception kind
+  std::set<std::string> declared;    // cm kind: may be an instance of these declared cms
+  std::set<std::string> closing;     // cm kind: may be closing(an instance of these cms)
+  std::set<std::string> generators;  // cm kind: may be a generator cm of these functions
+  bool suppress = false;             // cm kind: may be a suppress
+  vtype_ptr nullcontext;             // cm kind: may be a nullcontext binding this (else null)
+  int depth = 1;                     // nesting through `nullcontext`, capped (see nullcontext_of)
 };
 
 vtype of_kind(kind k) {
@@ -79,6 +91,9 @@ vtype exception_type(bool cls, bool obj) {
   t.may_be_class = cls;
   t.may_be_object = obj;
   return t;
+}
+vtype exception_or_none_type() {
+  return of_kind(kind::exception_or_none);
 }
 vtype instance_of(const std::string& cm_name) {
   vtype t = of_kind(kind::cm);
@@ -100,6 +115,11 @@ vtype nullcontext_of(const vtype& inner) {
   t.depth = t.nullcontext->depth + 1;
   return t;
 }
+vtype generator_of(const std::string& function_name) {
+  vtype t = of_kind(kind::cm);
+  t.generators.insert(function_name);
+  return t;
+}
 vtype closing_of(const vtype& instance) {
   vtype t = of_kind(kind::cm);
   t.closing = instance.declared;
@@ -115,6 +135,7 @@ void join_into(vtype& a, const vtype& b) {
   a.may_be_object |= b.may_be_object;
   a.declared.insert(b.declared.begin(), b.declared.end());
   a.closing.insert(b.closing.begin(), b.closing.end());
+  a.generators.insert(b.generators.begin(), b.generators.end());
   a.suppress |= b.suppress;
   if (b.nullcontext && a.nullcontext != b.nullcontext)
     a.nullcontext = a.nullcontext
@@ -142,6 +163,7 @@ struct variable {
   vtype type;
   source_pos at;
   bool read_only = false;  // cm parameters inside methods
+  bool narrowed = false;   // an exception-or-None variable seen as an exception object in `if`
 };
 
 // One body being checked: main, a function, or a cm method.
@@ -152,6 +174,7 @@ struct frame {
   std::vector<std::map<std::string, variable>> scopes;
   int handlers = 0;                       // enclosing except handlers (for bare raise)
   std::vector<vtype>* returns = nullptr;  // set while checking an `enter` block
+  std::vector<vtype>* yields = nullptr;   // set while checking a @contextmanager function
 };
 
 struct edge {
@@ -204,6 +227,7 @@ class checker {
     if (name[0] == '_') return "names starting with '_' are reserved for generated code";
     if (name == "self") return "'self' is reserved for the instance in cm methods";
     if (detail::is_library_constructor(name)) return q(name) + " names a contextlib constructor";
+    if (detail::is_library_decorator(name)) return q(name) + " is the decorator @contextmanager";
     if (find_builtin_exception_class(name)) return q(name) + " names a built-in exception class";
     return "";
   }
@@ -301,7 +325,17 @@ class checker {
         error(at, "cannot rebind cm parameter " + q(name) + " inside a method");
         return;
       }
+      // The narrowed view stands for a variable of kind exception-or-None: only what fits both
+      // (an exception object) keeps the narrowing true and the variable's kind sound.
+      if (v->narrowed) {
+        if (t.k != kind::any && (t.k != kind::exception || t.may_be_class))
+          error(at, "cannot rebind " + q(name) + " to " + describe(t) + " here: inside this 'if' " +
+                        q(name) + " is narrowed to an exception object (kind exception or None)");
+        return;
+      }
       if (v->type.k == kind::any || t.k == kind::any) return;
+      // An exception object fits a variable of kind exception or None.
+      if (v->type.k == kind::exception_or_none && t.k == kind::exception && !t.may_be_class) return;
       if (v->type.k != t.k) {
         error(at, q(name) + " was first bound as kind " + kind_name(v->type.k) + " (line " +
                       std::to_string(v->at.line) + ") and cannot be rebound as kind " +
@@ -325,6 +359,7 @@ class checker {
     std::optional<vtype> r;
     auto add = [&](const vtype& one) { r = r ? loose_join(*r, one) : one; };
     for (const auto& name : t.declared) add(enter_type(name));
+    for (const auto& name : t.generators) add(yield_type(name));
     if (t.suppress) add(value_type());
     if (t.nullcontext) add(*t.nullcontext);
     if (!t.closing.empty()) {
@@ -340,6 +375,7 @@ class checker {
     if (t.k != kind::cm) return;
     for (const auto& name : t.declared) add_edge(name, at);
     for (const auto& name : t.closing) add_edge(name, at);
+    for (const auto& name : t.generators) add_edge(name, at);
   }
   void add_edge(const std::string& to, source_pos at) {
     if (!cur().node.empty()) edges_.push_back(edge{cur().node, to, at});
@@ -370,6 +406,27 @@ class checker {
     return r;
   }
 
+  // The kind of what a @contextmanager function yields (what `with f() as v` binds); checks its
+  // body on first use, like enter_type.
+  vtype yield_type(const std::string& function_name) {
+    if (auto it = yield_types_.find(function_name); it != yield_types_.end()) return it->second;
+    function_decl* f = find_function(function_name);
+    if (!f || !f->generator) return value_type();
+    if (yielding_.count(function_name) || yielding_.size() >= 64) return value_type();
+    yielding_.insert(function_name);
+    std::vector<vtype> yields;
+    check_function_body(*f, &yields);
+    if (yields.empty())
+      error(f->at, "@contextmanager function " + q(f->name) +
+                       " has no 'yield' (Python would not make it a generator)");
+    vtype r = yields.empty() ? value_type() : yields.front();
+    for (std::size_t i = 1; i < yields.size(); ++i) r = loose_join(r, yields[i]);
+    if (r.k == kind::any) r = value_type();
+    yielding_.erase(function_name);
+    yield_types_.emplace(function_name, r);
+    return r;
+  }
+
   // ------------------------------------------------------------------ bodies
   void check_params(const std::vector<param>& ps, source_pos at, bool read_only) {
     std::set<std::string> seen;
@@ -378,8 +435,10 @@ class checker {
         error(at, "duplicate parameter " + q(p.name));
         continue;
       }
-      bind(p.name, p.type == param_type::exception ? exception_type(true, true) : value_type(), at,
-           true, read_only);
+      const vtype t = p.type == param_type::exception ? exception_type(true, true)
+                      : p.type == param_type::stack   ? of_kind(kind::stack)
+                                                      : value_type();
+      bind(p.name, t, at, true, read_only);
     }
   }
 
@@ -424,14 +483,76 @@ class checker {
         error(c.at, "exit parameter " + q(c.exit_param) + " has the name of a parameter of cm " +
                         q(c.name));
       else
-        bind(c.exit_param, value_type(), c.at, true);
+        bind(c.exit_param, exception_or_none_type(), c.at, true);
     }
     check_block(body, c.at, 2);
     frames_.pop_back();
   }
 
   void check_function(function_decl& f) {
+    if (f.generator) {
+      if (f.exit_signature)
+        error(f.at, "@contextmanager function " + q(f.name) +
+                        " cannot be an exit function (def NAME(*EXC))");
+      if (f.decorator)
+        error(f.decorator->at,
+              "@contextmanager function " + q(f.name) + " cannot have another decorator");
+      if (find_function(f.name) == &f) {
+        yield_type(f.name);
+      } else {  // a duplicate declaration: check it anyway
+        std::vector<vtype> ignored;
+        check_function_body(f, &ignored);
+      }
+      return;
+    }
+    if (f.decorator) check_decorator(f);
+    check_function_body(f, nullptr);
+  }
+
+  // `@NAME(ARGS)`: evaluated where the function is defined (no variables in sight), so what it
+  // names must be defined by then; each call of the function runs NAME's cm.
+  void check_decorator(function_decl& f) {
+    expr& d = *f.decorator;
+    auto* c = std::get_if<call_expr>(&d.node);
+    if (!c) {
+      error(d.at, "a decorator is written @NAME(ARGS)");
+      return;
+    }
+    const function_decl* target = find_function(c->callee);
+    if (!find_cm(c->callee) && !(target && target->generator)) {
+      error(d.at, "a decorator must be a cm or a @contextmanager function, found " + q(c->callee));
+      return;
+    }
+    frames_.push_back(frame{});  // like main: no variables, no `self`, no recursion edges
+    push_scope();
+    value_of(d, 1);
+    frames_.pop_back();
+    defined_before(d, f);
     frames_.push_back(frame{frame::where::function, nullptr, f.name, {}, 0, nullptr});
+    add_edge(c->callee, d.at);
+    frames_.pop_back();
+  }
+
+  // Python evaluates a decorator at the `def`: the functions it uses must be defined above.
+  void defined_before(const expr& e, const function_decl& f) {
+    auto check = [&](const std::string& name, source_pos at) {
+      const function_decl* g = find_function(name);
+      if (g && g >= &f)
+        error(at, "decorator of " + q(f.name) + " uses " + q(name) +
+                      ", which must be defined before it (Python evaluates a decorator where "
+                      "the function is defined)");
+    };
+    if (auto* n = std::get_if<name_ref>(&e.node)) check(n->name, e.at);
+    if (auto* c = std::get_if<call_expr>(&e.node)) {
+      check(c->callee, e.at);
+      for (const auto& a : c->args) defined_before(a, f);
+    }
+    if (auto* t = std::get_if<tuple_expr>(&e.node))
+      for (const auto& a : t->items) defined_before(a, f);
+  }
+
+  void check_function_body(function_decl& f, std::vector<vtype>* yields) {
+    frames_.push_back(frame{frame::where::function, nullptr, f.name, {}, 0, nullptr, yields});
     push_scope();
     if (f.exit_signature) {
       if (f.params.size() != 1 || f.params[0].type != param_type::value)
@@ -440,8 +561,10 @@ class checker {
       if (!f.params.empty() && (f.params[0].name == "typ" || f.params[0].name == "tb"))
         error(f.at, "cannot name the exit parameter " + q(f.params[0].name) +
                         ": the Python export uses typ and tb for the other parameters");
+      if (f.params.size() == 1) bind(f.params[0].name, exception_or_none_type(), f.at, true);
+    } else {
+      check_params(f.params, f.at, false);
     }
-    check_params(f.params, f.at, false);
     check_block(f.body, f.at, 1);
     frames_.pop_back();
   }
@@ -481,6 +604,10 @@ class checker {
 
   void check_node(assign_stmt& a, source_pos at, int) {
     vtype t = value_of(a.value, 1);
+    // None fits a variable of kind exception or None (and keeps its kind).
+    if (variable* v = lookup(a.target); v && std::holds_alternative<none_literal>(a.value.node) &&
+                                        v->type.k == kind::exception_or_none)
+      t = exception_or_none_type();
     bind(a.target, t, at);
   }
 
@@ -495,7 +622,8 @@ class checker {
                       (v->type.k == kind::exception
                            ? " may hold an exception class; attributes can be set only on "
                              "exception objects"
-                           : " is of kind " + kind_name(v->type.k) + ", not an exception object"));
+                           : " is of kind " + kind_name(v->type.k) + ", not an exception object" +
+                                 narrow_hint(v->type)));
     } else if (is_class(s.target)) {
       error(at, "cannot set " + what + ": " + q(s.target) +
                     " is a class; attributes can be set only on exception objects");
@@ -509,7 +637,8 @@ class checker {
     }
     if (std::holds_alternative<none_literal>(s.value.node)) return;
     vtype t = value_of(s.value, 1);
-    if (t.k != kind::any && (t.k != kind::exception || t.may_be_class))
+    if (t.k != kind::any && t.k != kind::exception_or_none &&
+        (t.k != kind::exception || t.may_be_class))
       error(s.value.at, what + " must be set to None or an exception object, found " + describe(t));
   }
 
@@ -521,10 +650,11 @@ class checker {
     }
     vtype t = value_of(*r.exception, 1);
     if (t.k != kind::any && t.k != kind::exception)
-      error(r.exception->at, "'raise' needs an exception class or object, found " + describe(t));
+      error(r.exception->at,
+            "'raise' needs an exception class or object, found " + describe(t) + narrow_hint(t));
     if (r.cause && !std::holds_alternative<none_literal>(r.cause->node)) {
       vtype c = value_of(*r.cause, 1);
-      if (c.k != kind::any && c.k != kind::exception)
+      if (c.k != kind::any && c.k != kind::exception && c.k != kind::exception_or_none)
         error(r.cause->at,
               "'from' needs None or an exception class or object, found " + describe(c));
     }
@@ -533,6 +663,10 @@ class checker {
   void check_node(return_stmt& r, source_pos at, int) {
     if (cur().place == frame::where::main)
       error(at, "'return' is only allowed in cm methods and functions");
+    if (cur().yields && r.value)
+      error(r.value->at,
+            "'return' in a @contextmanager function takes no value (the value would travel in "
+            "a StopIteration that ctxlib's contextmanager does not carry)");
     vtype t = r.value ? value_of(*r.value, 1) : value_type();
     if (cur().returns) cur().returns->push_back(t);
   }
@@ -599,12 +733,50 @@ class checker {
     if (t.final_block) check_block(*t.final_block, at, level + 1);
   }
 
+  void check_node(yield_stmt& y, source_pos at, int) {
+    vtype t = y.value ? value_of(*y.value, 1) : value_type();
+    if (!cur().yields)
+      error(at, "'yield' is only allowed in @contextmanager functions");
+    else
+      cur().yields->push_back(t);
+  }
+
+  // `if NAME:` runs its block when NAME is truthy. A variable of kind exception-or-None is an
+  // exception object where it is true: the then-block of `if NAME:`, the else-block of
+  // `if not NAME:`. That block sees a narrowed view of it in a scope of its own.
+  void check_node(if_stmt& i, source_pos at, int level) {
+    vtype t = resolve_name(i.name, i.name_at);
+    variable* v = lookup(i.name);
+    const bool narrows = v != nullptr && t.k == kind::exception_or_none;
+    auto branch = [&](block& b, bool true_branch) {
+      push_scope();
+      if (narrows && true_branch) {
+        variable view = *v;
+        view.type = exception_type(false, true);
+        view.narrowed = true;
+        cur().scopes.back().emplace(i.name, std::move(view));
+      }
+      check_block(b, at, level + 1);
+      pop_scope();
+    };
+    branch(i.then_block, !i.negated);
+    if (i.else_block) branch(*i.else_block, i.negated);
+  }
+
   // ------------------------------------------------------------------ expressions
+  static std::string narrow_hint(const vtype& t) {
+    return t.k == kind::exception_or_none
+               ? " (inside 'if NAME:' a variable of kind exception or None is an exception object)"
+               : "";
+  }
+
   static std::string describe(const vtype& t) {
     switch (t.k) {
       case kind::exception:
         return t.may_be_object ? (t.may_be_class ? "an exception" : "an exception object")
                                : "an exception class";
+      case kind::exception_or_none:
+        return "an exception or None";
       case kind::stack:
         return "an ExitStack";
       case kind::cm:
@@ -687,6 +859,9 @@ class checker {
     if (pt == param_type::exception && t.k != kind::exception && t.k != kind::any)
       error(e.at, "argument for parameter " + q(param_name) + " of " + q(owner) +
                       " must be an exception (class or object), found " + describe(t));
+    if (pt == param_type::stack && t.k != kind::stack && t.k != kind::any)
+      error(e.at, "argument for parameter " + q(param_name) + " of " + q(owner) +
+                      " must be an ExitStack, found " + describe(t));
   }
 
   void arguments(std::vector<expr>& args, const std::vector<param>& ps, const std::string& owner,
@@ -721,7 +896,8 @@ class checker {
       for (auto& a : c.args) value_of(a, depth + 1);
       return any_type();
     }
-    if (statement && !find_function(n)) {
+    const function_decl* callee = find_function(n);
+    if (statement && !(callee && !callee->generator)) {
       // Still resolve it so the kind is filled in, then say why it is not a statement.
       vtype ignored = call_of(c, at, depth, false);
       (void)ignored;
@@ -748,6 +924,11 @@ class checker {
       c.kind = call_kind::new_cm;
       arguments(c.args, cm->params, n, at, depth);
       return instance_of(n);
+    }
+    if (const function_decl* f = find_function(n); f && f->generator) {
+      c.kind = call_kind::new_generator;
+      arguments(c.args, f->params, n, at, depth);
+      return generator_of(n);
     }
     if (const function_decl* f = find_function(n)) {
       if (f->exit_signature) {
@@ -798,7 +979,7 @@ class checker {
       if (t.k == kind::any) return any_type();
       // Certainly a direct instance of cms that all declare close.
       bool closable = t.k == kind::cm && !t.declared.empty() && t.closing.empty() && !t.suppress &&
-                      !t.nullcontext;
+                      !t.nullcontext && t.generators.empty();
       for (const auto& name : t.declared) {
         const cm_decl* d = find_cm(name);
         if (!d || !d->close) closable = false;
@@ -854,7 +1035,11 @@ class checker {
         expr& a = m.args[0];
         if (auto* n = std::get_if<name_ref>(&a.node); n && !lookup(n->name)) {
           if (const function_decl* f = find_function(n->name)) {
-            if (!f->exit_signature)
+            if (f->generator)
+              error(a.at, "'.push' needs an exit function (def NAME(*EXC)) or a context manager; " +
+                              q(n->name) + " is a @contextmanager function (push one of its cms: " +
+                              n->name + "(...))");
+            else if (!f->exit_signature)
               error(a.at,
                     "'.push' needs an exit function (def NAME(*EXC)) or a context "
                     "manager; " +
@@ -884,9 +1069,10 @@ class checker {
           for (std::size_t i = 1; i < m.args.size(); ++i) value_of(m.args[i], depth + 1);
           return any_type();
         }
-        if (f->exit_signature) {
+        if (f->exit_signature || f->generator) {
           error(a.at, "'.callback' needs a normal function; " + q(n->name) +
-                          " is an exit function (use '.push')");
+                          (f->generator ? " is a @contextmanager function"
+                                        : " is an exit function (use '.push')"));
           return any_type();
         }
         add_edge(n->name, a.at);
@@ -1021,6 +1207,8 @@ class checker {
   std::deque<frame> frames_;  // a deque: references to outer frames survive pushes
   std::map<std::string, vtype> enter_types_;
   std::set<std::string> entering_;
+  std::map<std::string, vtype> yield_types_;
+  std::set<std::string> yielding_;
   std::set<const cm_decl*> params_reported_;
   std::vector<edge> edges_;
 };

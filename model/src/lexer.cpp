@@ -136,7 +136,8 @@ class lexer {
         if (!lex_integer(i)) return;
       } else if (c == '\'' || c == '"') {
         if (!lex_string(i)) return;
-      } else if (c == '(' || c == ')' || c == ',' || c == ':' || c == '.' || c == '=' || c == '*') {
+      } else if (c == '(' || c == ')' || c == ',' || c == ':' || c == '.' || c == '=' || c == '*' ||
+                 c == '@') {
         ++i;
         push(token_kind::op, std::string(1, c), line_, col(start));
       } else {

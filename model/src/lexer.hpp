@@ -17,7 +17,7 @@ enum class token_kind : std::uint8_t {
   keyword,
   integer,
   string,
-  op,  // one of ( ) , : . = *
+  op,  // one of ( ) , : . = * @
   newline,
   indent,
   dedent,

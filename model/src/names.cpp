@@ -7,16 +7,16 @@ namespace ctxmodel::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 19> keywords = {
-    "class",   "cm",    "def",  "enter",  "exit", "close", "with", "as",   "try",   "except",
-    "finally", "raise", "from", "return", "mark", "pass",  "None", "True", "False",
+constexpr std::array<std::string_view, 23> keywords = {
+    "class", "cm",     "def",     "enter", "exit", "close",  "with",  "as",
+    "try",   "except", "finally", "raise", "from", "return", "mark",  "pass",
+    "if",    "not",    "else",    "yield", "None", "True",   "False",
 };
 
 // Python 3.11's keyword.kwlist minus the language's own keywords.
-constexpr std::array<std::string_view, 21> python_only = {
-    "and",  "assert", "async",    "await",  "break", "continue", "del",
-    "elif", "else",   "for",      "global", "if",    "import",   "in",
-    "is",   "lambda", "nonlocal", "not",    "or",    "while",    "yield",
+constexpr std::array<std::string_view, 17> python_only = {
+    "and",    "assert", "async", "await", "break",  "continue", "del", "elif",  "for",
+    "global", "import", "in",    "is",    "lambda", "nonlocal", "or",  "while",
 };
 
 bool contains(auto const& list, std::string_view word) {
@@ -45,6 +45,10 @@ bool is_identifier(std::string_view word) {
 
 bool is_library_constructor(std::string_view word) {
   return word == "ExitStack" || word == "suppress" || word == "nullcontext" || word == "closing";
+}
+
+bool is_library_decorator(std::string_view word) {
+  return word == "contextmanager";
 }
 
 }  // namespace ctxmodel::detail

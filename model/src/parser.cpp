@@ -39,6 +39,8 @@ class parser {
         p.cms.push_back(parse_cm());
       else if (t.is_keyword("def"))
         p.functions.push_back(parse_def());
+      else if (t.is_op('@'))
+        p.functions.push_back(parse_decorated());
       else
         break;
     }
@@ -145,8 +147,10 @@ class parser {
           p.type = param_type::exception;
         else if (peek().kind == token_kind::name && peek().text == "value")
           p.type = param_type::value;
+        else if (peek().kind == token_kind::name && peek().text == "stack")
+          p.type = param_type::stack;
         else
-          expected("parameter type 'exception' or 'value'");
+          expected("parameter type 'exception', 'stack' or 'value'");
         next();
       }
       ps.push_back(std::move(p));
@@ -224,6 +228,36 @@ class parser {
     return d;
   }
 
+  // `@contextmanager` or `@NAME(ARGS)` on its own line, then the `def`.
+  function_decl parse_decorated() {
+    const token& at_tok = next();  // @
+    bool generator = false;
+    std::optional<expr> decorator;
+    if (peek().kind == token_kind::name && peek().text == "contextmanager") {
+      next();
+      if (peek().is_op('('))
+        fail(peek(), "'@contextmanager' takes no arguments (write @contextmanager)");
+      generator = true;
+    } else {
+      const token& name_tok = peek();
+      call_expr c;
+      c.callee = expect_name("a decorator after '@' (@contextmanager or @NAME(ARGS))");
+      expect_op('(', "after decorator '" + c.callee +
+                         "' (@NAME(ARGS): the cm is made once, where the function is defined)");
+      c.args = parse_list(')', "in the arguments of '" + c.callee + "'", 1);
+      decorator = expr{std::move(c), pos_of(name_tok)};
+    }
+    expect_newline("the decorator");
+    if (peek().is_op('@'))
+      fail(peek(), "a function takes one decorator (@contextmanager or @NAME(ARGS))");
+    if (!peek().is_keyword("def"))
+      expected("'def' after the decorator on line " + std::to_string(at_tok.line));
+    function_decl d = parse_def();
+    d.generator = generator;
+    d.decorator = std::move(decorator);
+    return d;
+  }
+
   // ---- statements
   stmt parse_statement(int level) {
     const token& t = peek();
@@ -239,6 +273,11 @@ class parser {
       case token_kind::name:
         s.node = parse_name_statement();
         return s;
+      case token_kind::op:
+        if (t.is_op('@'))
+          fail(t, level == 0 ? "declarations ('@...') must come before the first statement"
+                             : "declarations ('@...') are only allowed at top level");
+        expected("a statement");
       default:
         expected("a statement");
     }
@@ -282,12 +321,25 @@ class parser {
       }
       next();
       s.node = std::move(r);
+    } else if (k == "yield") {
+      next();
+      yield_stmt y;
+      if (peek().kind != token_kind::newline) {
+        y.value = parse_expr("after 'yield'", 1);
+        if (peek().kind != token_kind::newline) expected("newline after the 'yield' value");
+      }
+      next();
+      s.node = std::move(y);
     } else if (k == "with") {
       s.node = parse_with(level);
     } else if (k == "try") {
       s.node = parse_try(level);
+    } else if (k == "if") {
+      s.node = parse_if(level);
     } else if (k == "except" || k == "finally") {
       fail(t, "'" + k + "' without a matching 'try' at this indentation");
+    } else if (k == "else") {
+      fail(t, "'else' without a matching 'if' at this indentation");
     } else if (k == "class" || k == "cm" || k == "def") {
       fail(t, level == 0 ? "declarations ('" + k + "') must come before the first statement"
                          : "declarations ('" + k + "') are only allowed at top level");
@@ -411,6 +463,30 @@ class parser {
     if (t.handlers.empty() && !t.final_block)
       expected("'except' or 'finally' after the 'try' block");
     return t;
+  }
+
+  // `if [not] NAME:` BLOCK [`else:` BLOCK]
+  if_stmt parse_if(int level) {
+    const token& if_tok = next();
+    if_stmt i;
+    if (peek().is_keyword("not")) {
+      next();
+      i.negated = true;
+    }
+    i.name_at = pos_of(peek());
+    i.name = expect_name(i.negated ? "a name after 'if not' (if not NAME:)"
+                                   : "a name or 'not' after 'if' (if NAME: / if not NAME:)");
+    if (!peek().is_op(':'))
+      expected("':' after 'if " + std::string(i.negated ? "not " : "") + i.name +
+               "' (the condition is a single name)");
+    next();
+    i.then_block = parse_block("'if'", if_tok, level + 1);
+    if (peek().is_keyword("else")) {
+      const token& else_tok = next();
+      expect_op(':', "after 'else'");
+      i.else_block = parse_block("'else'", else_tok, level + 1);
+    }
+    return i;
   }
 
   // ---- expressions

@@ -40,6 +40,7 @@ class printer {
       if (i) s += ", ";
       s += ps[i].name;
       if (ps[i].type == param_type::exception) s += ": exception";
+      if (ps[i].type == param_type::stack) s += ": stack";
     }
     return s;
   }
@@ -70,6 +71,8 @@ class printer {
   }
 
   void print_function(const function_decl& f) {
+    if (f.generator) out_ += "@contextmanager\n";
+    if (f.decorator) out_ += "@" + text(*f.decorator) + "\n";
     out_ += "def " + f.name + "(";
     if (f.exit_signature)
       out_ += "*" + (f.params.empty() ? std::string() : f.params[0].name);
@@ -107,6 +110,9 @@ class printer {
     out_ += r.value ? "return " + text(*r.value) + "\n" : "return\n";
   }
   void print_node(const expr_stmt& e, int) { out_ += text(e.value) + "\n"; }
+  void print_node(const yield_stmt& y, int) {
+    out_ += y.value ? "yield " + text(*y.value) + "\n" : "yield\n";
+  }
   void print_node(const with_stmt& w, int level) {
     out_ += "with ";
     for (std::size_t i = 0; i < w.items.size(); ++i) {
@@ -141,6 +147,16 @@ class printer {
       indent(level);
       out_ += "finally:\n";
       print_block(*t.final_block, level + 1);
+    }
+  }
+
+  void print_node(const if_stmt& i, int level) {
+    out_ += (i.negated ? "if not " : "if ") + i.name + ":\n";
+    print_block(i.then_block, level + 1);
+    if (i.else_block) {
+      indent(level);
+      out_ += "else:\n";
+      print_block(*i.else_block, level + 1);
     }
   }
 

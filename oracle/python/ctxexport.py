@@ -1,14 +1,16 @@
 # ctxexport: writes a ctxlib program (the tuples of ctxwalker.py) as a standalone Python script:
 # the ctxtrace prelude verbatim, then the program in literal Python (class statements, def
-# __enter__/__exit__, with, try/except/finally, raise ... from ...), then a main that prints the
-# trace. `python3 script.py` prints exactly what the oracle returns for the program.
+# __enter__/__exit__, @contextmanager generators, decorators, with, try/except/finally, raise
+# ... from ...), then a main that prints the trace. `python3 script.py` prints exactly what the
+# oracle returns for the program. The walker compiles @contextmanager functions from
+# generator_source(), the same text with the program's names unchanged.
 import builtins
 import keyword
 
 import ctxtrace
-from ctxwalker import (ASSIGN, CALL, CONST, EXPR, MARK, METHOD, NAME, NEW_CLOSING, NEW_CM,
-                       NEW_EXCEPTION, NEW_EXIT_STACK, NEW_NULLCONTEXT, NEW_SUPPRESS, PASS, RAISE,
-                       RETURN, SET_ATTR, TRY, TUPLE, WITH)
+from ctxwalker import (ASSIGN, CALL, CONST, EXPR, IF, MARK, METHOD, NAME, NEW_CLOSING, NEW_CM,
+                       NEW_EXCEPTION, NEW_EXIT_STACK, NEW_GENERATOR, NEW_NULLCONTEXT,
+                       NEW_SUPPRESS, PASS, RAISE, RETURN, SET_ATTR, TRY, TUPLE, WITH, YIELD)
 
 PRELUDE = None  # ctxtrace.py's text, set by the oracle when it loads the modules
 INDENT = '    '
@@ -58,7 +60,7 @@ def collect_names(program):
         code = e[0]
         if code == NAME:
             found.add(e[1])
-        elif code in (NEW_EXCEPTION, NEW_CM, CALL):
+        elif code in (NEW_EXCEPTION, NEW_CM, CALL, NEW_GENERATOR):
             found.add(e[1])
             for a in e[2]:
                 expression(a)
@@ -82,7 +84,7 @@ def collect_names(program):
             elif code == RAISE:
                 for e in s[1:]:
                     expression(e)
-            elif code in (RETURN, EXPR):
+            elif code in (RETURN, EXPR, YIELD):
                 if s[1] is not None:
                     expression(s[1])
             elif code == WITH:
@@ -99,6 +101,10 @@ def collect_names(program):
                         found.add(name)
                     block(body)
                 block(s[3])
+            elif code == IF:
+                found.add(s[1])
+                block(s[3])
+                block(s[4])
 
     classes, cms, functions, main = program
     declared = [c[0] for c in classes] + [c[0] for c in cms] + [f[0] for f in functions]
@@ -110,8 +116,10 @@ def collect_names(program):
             found.add(exit_param)
         for b in (enter, exit_block, close):
             block(b)
-    for name, params, is_exit, body in functions:
+    for name, params, is_exit, body, is_generator, decorator in functions:
         found.update(params)
+        if decorator is not None:
+            expression(decorator)
         block(body)
     block(main)
     return found, declared
@@ -137,7 +145,7 @@ class Writer:
             return repr(e[1])  # None, True, False, int, str: Python's repr is its literal
         if code == NAME:
             return n[e[1]]
-        if code in (NEW_EXCEPTION, NEW_CM, CALL):
+        if code in (NEW_EXCEPTION, NEW_CM, CALL, NEW_GENERATOR):
             return '%s(%s)' % (n[e[1]], self.arguments(e[2]))
         if code == NEW_EXIT_STACK:
             return 'ExitStack()'
@@ -185,6 +193,8 @@ class Writer:
             self.line(depth, text)
         elif code == RETURN:
             self.line(depth, 'return' if s[1] is None else 'return ' + self.expression(s[1]))
+        elif code == YIELD:
+            self.line(depth, 'yield' if s[1] is None else 'yield ' + self.expression(s[1]))
         elif code == EXPR:
             self.line(depth, self.expression(s[1]))
         elif code == WITH:
@@ -214,16 +224,24 @@ class Writer:
             if s[3] is not None:
                 self.line(depth, 'finally:')
                 self.block(s[3], depth + 1)
+        elif code == IF:
+            self.line(depth, '%s %s:' % ('if not' if s[2] else 'if', n[s[1]]))
+            self.block(s[3], depth + 1)
+            if s[4] is not None:
+                self.line(depth, 'else:')
+                self.block(s[4], depth + 1)
         else:
             raise ValueError('unknown statement %r' % (s,))
 
     # -- declarations
 
-    def rename_note(self, name):
+    def rename_note(self, name, generator=False):
         # A declared name Python or the prelude reserves keeps its spelling in the trace.
         python = self.names[name]
         if python != name:
             self.line(0, '%s.__name__ = %s  # %r is taken in Python' % (python, repr(name), name))
+            if generator:  # its generators take their name from the function it wraps
+                self.line(0, '%s.__wrapped__.__name__ = %s' % (python, repr(name)))
 
     def exception_class(self, decl):
         name, base = decl
@@ -262,7 +280,16 @@ class Writer:
             self.block(body, 2)
 
     def function(self, decl):
-        name, params, is_exit, body = decl
+        name, params, is_exit, body, is_generator, decorator = decl
+        if is_generator:
+            self.line(0, '@contextmanager')
+        elif decorator is not None:
+            self.line(0, '@' + self.expression(decorator))
+        self.function_def(decl)
+        self.rename_note(name, is_generator)
+
+    def function_def(self, decl):
+        name, params, is_exit, body = decl[:4]
         n = self.names
         if is_exit:
             self.line(0, 'def %s(%s, %s, %s):' % (n[name], self.typ, n[params[0]], self.tb))
@@ -273,7 +300,6 @@ class Writer:
             self.line(1, '_trace.call(%s)' % ', '.join([repr(name)] + [n[p] for p in params]))
         if body:
             self.block(body, 1)
-        self.rename_note(name)
 
     def script(self, program):
         classes, cms, functions, main = program
@@ -287,7 +313,12 @@ class Writer:
                 self.lines.append('')
         self.lines.append('')
         self.line(0, 'def _main():')
-        self.block(main, 1)
+        # The program's variables outlive its end, as the oracle's do: what they keep (a
+        # suspended generator) is collected only after the outcome is recorded.
+        self.line(1, 'try:')
+        self.block(main, 2)
+        self.line(1, 'finally:')
+        self.line(2, '_trace.kept = locals()')
         self.lines += ['', '', "if __name__ == '__main__':", INDENT + '_print_trace(_main)', '']
         return '\n'.join(self.lines)
 
@@ -295,3 +326,18 @@ class Writer:
 def export(program):
     """The program as a standalone Python script (text)."""
     return Writer(program).script(program)
+
+
+class _SameNames:
+    def __getitem__(self, name):
+        return name
+
+
+def generator_source(decl):
+    """A @contextmanager function's `def` (without the decorator), its names as the program
+    writes them: what the walker compiles and runs with the program's declarations as globals."""
+    writer = Writer.__new__(Writer)
+    writer.names = _SameNames()
+    writer.lines = []
+    writer.function_def(decl)
+    return '\n'.join(writer.lines) + '\n'

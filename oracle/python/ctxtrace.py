@@ -4,14 +4,18 @@
 # exported script prints exactly what the oracle returns.
 #
 # Every name it defines starts with `_` (the language reserves those for generated code) or is
-# one of contextlib's four (reserved too), so a program's names never collide with the prelude's.
+# one of contextlib's names the language reserves (ExitStack, suppress, nullcontext, closing,
+# contextmanager), so a program's names never collide with the prelude's.
 import sys as _sys
 import types as _types
-from contextlib import ExitStack, closing, nullcontext, suppress
+from contextlib import ContextDecorator as _ContextDecorator
+from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
+from contextlib import _GeneratorContextManager
 
 
-class _DeclaredCM:
-    """Base of the program's `cm` classes: an instance remembers its constructor arguments."""
+class _DeclaredCM(_ContextDecorator):
+    """Base of the program's `cm` classes: an instance remembers its constructor arguments.
+    Being a ContextDecorator only matters when it decorates a function (`@NAME(ARGS)`)."""
 
     def __init__(self, *args):
         self._args = args
@@ -28,6 +32,7 @@ class _Trace:
         self.numbers = {}  # id(exception) -> N of `#N`, in first-rendered order
         self.numbered = []  # keeps numbered exceptions alive, so no id is reused mid-run
         self.problems = []  # values the language cannot produce: a bug, never a trace
+        self.kept = None  # an exported main's variables, kept until the trace is complete
 
     # -- events (each starts when the program's code starts, before its block runs)
 
@@ -54,11 +59,15 @@ class _Trace:
             main()
         except BaseException as e:  # only records it: nothing of the program runs in here
             escaped = e
+        events = self.events
         if escaped is None:
-            self.events.append('outcome ok')
+            events.append('outcome ok')
         else:
-            self.events.append('outcome raised ' + self.render(escaped))
-        return self.events
+            events.append('outcome raised ' + self.render(escaped))
+        # What runs once the program is over (a generator left suspended, closed when what kept
+        # it is collected) is not part of the trace: the C++ side closes those unrecorded too.
+        self.events = []
+        return events
 
     # -- rendering
 
@@ -89,6 +98,8 @@ class _Trace:
             return '<nullcontext>'
         if isinstance(value, closing):
             return '<closing>'
+        if isinstance(value, _GeneratorContextManager):
+            return '<generator %s>' % value.gen.__name__
         if isinstance(value, _types.FunctionType):
             return '<function %s>' % value.__name__
         self.problems.append('cannot render a %s: %r' % (kind.__name__, value))
@@ -120,6 +131,15 @@ class _Trace:
 
 
 _trace = _Trace()
+
+
+def _unraisable(unraisable):
+    """A generator collected while suspended that ignores GeneratorExit again: CPython reports it
+    on stderr and goes on. It is not a trace event (the C++ side has no such report), so it is
+    not printed either: the output stays exactly the trace."""
+
+
+_sys.unraisablehook = _unraisable
 
 
 def _print_trace(main):

@@ -1,8 +1,16 @@
 # ctxwalker: runs a ctxlib program on real CPython. The program arrives as nested tuples (built
 # by oracle/src/convert.cpp, layout below) and every construct runs as the real Python
 # statement: `with` as `with`, try/except/finally as try/except/finally, raise/raise from/bare
-# raise as themselves, ExitStack/suppress/nullcontext/closing from contextlib. Nothing of
-# contextlib is emulated.
+# raise as themselves, ExitStack/suppress/nullcontext/closing/contextmanager/ContextDecorator
+# from contextlib. Nothing of contextlib is emulated.
+#
+# A @contextmanager function is the one thing not walked: its body is compiled from the Python
+# the exporter writes for it (cached per declaration) and decorated with the real
+# contextmanager. Walking it with generator versions of the executors chained by `yield from`
+# would not be Python's: gen.throw() and close() chain the exception to the exc_info of the
+# innermost generator only, and close() makes a new GeneratorExit per delegating level, so a
+# yield inside a handler inside a try would see a different __context__ (and GeneratorExit
+# identity) than the same code in one generator frame.
 #
 # The walker must be invisible to the program: its only except block is the one that stands for
 # the program's own `except` clauses (and re-raises what none of them takes, as Python's
@@ -14,27 +22,30 @@
 #   program    (classes, cms, functions, main)
 #   class      (name, base)
 #   cm         (name, params, enter|None, exit_param, exit|None, close|None)
-#   function   (name, params, is_exit, body)        params: tuple of names
+#   function   (name, params, is_exit, body, is_generator, decorator|None)
+#              params: tuple of names; decorator: a NEW_CM or NEW_GENERATOR expression
 #   block      tuple of statements
 #   statements (PASS,) (MARK, exprs) (ASSIGN, name, expr) (SET_ATTR, name, attr, expr)
 #              (RAISE,) (RAISE, expr) (RAISE, expr, cause) (RETURN, expr|None) (EXPR, expr)
 #              (WITH, ((expr, name|None), ...), body)
 #              (TRY, body, ((classes|None, is_tuple, name|None, body), ...), final|None)
+#              (IF, name, negated, body, else|None) (YIELD, expr|None)
 #   expressions (CONST, value) (NAME, name) (NEW_EXCEPTION, class, args) (NEW_CM, cm, args)
 #              (NEW_EXIT_STACK,) (NEW_SUPPRESS, args) (NEW_NULLCONTEXT, args)
 #              (NEW_CLOSING, args) (CALL, function, args) (TUPLE, items)
-#              (METHOD, name, method, args)
+#              (METHOD, name, method, args) (NEW_GENERATOR, function, args)
 import builtins
 import sys
 import traceback
+import types
 
-from contextlib import ExitStack, closing, nullcontext, suppress
+from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
 
 import ctxtrace
 
-PASS, MARK, ASSIGN, SET_ATTR, RAISE, RETURN, EXPR, WITH, TRY = range(9)
+PASS, MARK, ASSIGN, SET_ATTR, RAISE, RETURN, EXPR, WITH, TRY, IF, YIELD = range(11)
 (CONST, NAME, NEW_EXCEPTION, NEW_CM, NEW_EXIT_STACK, NEW_SUPPRESS, NEW_NULLCONTEXT, NEW_CLOSING,
- CALL, TUPLE, METHOD) = range(11)
+ CALL, TUPLE, METHOD, NEW_GENERATOR) = range(12)
 
 trace = ctxtrace._trace
 # Each level of program nesting costs the walker about three Python frames; CPython's default
@@ -177,6 +188,22 @@ def try_except(body, handlers, frame):
         raise  # no handler: the same exception goes on, untouched, as in Python
 
 
+def s_if(statement, frame):
+    value = lookup(statement[1], frame)
+    if statement[2]:
+        if not value:
+            return run_block(statement[3], frame)
+    elif value:
+        return run_block(statement[3], frame)
+    if statement[4] is not None:
+        return run_block(statement[4], frame)
+    return False
+
+
+def s_yield(statement, frame):
+    fail('yield outside a @contextmanager function (the program was not checked?)')
+
+
 def matches(exc, classes, frame):
     # Class names are looked up when the exception arrives, as Python evaluates except
     # clauses; except matching ignores __subclasscheck__, as type.__subclasscheck__ does here.
@@ -252,9 +279,10 @@ def e_method(expression, frame):
     return getattr(stack, expression[2])(*arguments(expression[3], frame))
 
 
-STATEMENTS = [s_pass, s_mark, s_assign, s_set_attr, s_raise, s_return, s_expr, s_with, s_try]
+STATEMENTS = [s_pass, s_mark, s_assign, s_set_attr, s_raise, s_return, s_expr, s_with, s_try,
+              s_if, s_yield]
 EXPRESSIONS = [e_const, e_name, e_new, e_new, e_new_exit_stack, e_new_suppress,
-               e_new_nullcontext, e_new_closing, e_new, e_tuple, e_method]
+               e_new_nullcontext, e_new_closing, e_new, e_tuple, e_method, e_new]
 
 
 # -- declarations
@@ -297,7 +325,7 @@ def run_method(decl, block, instance, exc_param, exc):
 
 
 def make_function(decl):
-    name, params, is_exit, body = decl
+    name, params, is_exit, body = decl[:4]
     if is_exit:
         def function(typ, exc, tb):
             trace.call(name, exc)
@@ -312,6 +340,29 @@ def make_function(decl):
             return frame[RESULT] if run_block(body, frame) else None
     function.__name__ = function.__qualname__ = name
     return function
+
+
+# The globals of compiled generator functions: this run's declarations (filled by declare) and
+# what the exported code names besides them.
+GENERATOR_GLOBALS = {}
+GENERATOR_BASE = {'__builtins__': builtins, '_trace': trace, 'contextmanager': contextmanager,
+                  'ExitStack': ExitStack, 'suppress': suppress, 'nullcontext': nullcontext,
+                  'closing': closing}
+generator_code = {}  # declaration -> code object of its function
+
+
+def generator_function(decl):
+    """The @contextmanager function: real Python compiled from the exporter's text."""
+    code = generator_code.get(decl)
+    if code is None:
+        import ctxexport  # here: ctxexport imports this module
+        if len(generator_code) > CLASS_CACHE_LIMIT:
+            generator_code.clear()
+        namespace = {}
+        exec(compile(ctxexport.generator_source(decl), '<generator %s>' % decl[0], 'exec'),
+             namespace)
+        code = generator_code[decl] = namespace[decl[0]].__code__
+    return contextmanager(types.FunctionType(code, GENERATOR_GLOBALS, decl[0]))
 
 
 # Creating a class costs ~7 µs, about as much as running a small program, so classes are
@@ -354,8 +405,19 @@ def declare(program):
     for decl in cms:
         cls = names[decl[0]] = cm_class(decl[0], decl[5] is not None)
         cm_decls[cls] = decl
+    GENERATOR_GLOBALS.clear()
     for decl in functions:
-        names[decl[0]] = make_function(decl)
+        if decl[4]:
+            names[decl[0]] = generator_function(decl)
+            continue
+        function = make_function(decl)
+        if decl[5] is not None:
+            # As Python applies `@NAME(ARGS)`: the decorator expression is evaluated where the
+            # function is defined, then called with the function (ContextDecorator.__call__).
+            function = evaluate(decl[5], {})(function)
+        names[decl[0]] = function
+    GENERATOR_GLOBALS.update(GENERATOR_BASE)
+    GENERATOR_GLOBALS.update(names)
 
 
 def run(program):
@@ -372,4 +434,5 @@ def run(program):
         frame.clear()
         names.clear()
         cm_decls.clear()
+        GENERATOR_GLOBALS.clear()
         trace.reset()

@@ -19,7 +19,9 @@ enum statement_code : long {
   s_return,
   s_expr,
   s_with,
-  s_try
+  s_try,
+  s_if,
+  s_yield
 };
 enum expression_code : long {
   e_const,
@@ -32,7 +34,8 @@ enum expression_code : long {
   e_new_closing,
   e_call,
   e_tuple,
-  e_method
+  e_method,
+  e_new_generator
 };
 
 template <class... F>
@@ -123,6 +126,8 @@ py_ref call(const ctxmodel::call_expr& c) {
       return tuple_of(integer(e_new_cm), identifier(c.callee), expressions(c.args));
     case call_kind::call_function:
       return tuple_of(integer(e_call), identifier(c.callee), expressions(c.args));
+    case call_kind::new_generator:
+      return tuple_of(integer(e_new_generator), identifier(c.callee), expressions(c.args));
     case call_kind::new_exit_stack:
       return tuple_of(integer(e_new_exit_stack));
     case call_kind::new_suppress:
@@ -181,6 +186,7 @@ py_ref expression(const ctxmodel::expr& e) {
 }
 
 py_ref block(const ctxmodel::block& b);
+py_ref optional_block(const std::optional<ctxmodel::block>& b);
 
 const char* attribute_name(ctxmodel::exception_attribute a) {
   using ctxmodel::exception_attribute;
@@ -243,6 +249,13 @@ py_ref statement(const ctxmodel::stmt& s) {
             return tuple_of(integer(s_try), block(t.body), tuple_from(t.handlers, handler),
                             t.final_block ? block(*t.final_block) : none());
           },
+          [](const ctxmodel::yield_stmt& y) {
+            return tuple_of(integer(s_yield), y.value ? expression(*y.value) : none());
+          },
+          [](const ctxmodel::if_stmt& i) {
+            return tuple_of(integer(s_if), identifier(i.name), boolean(i.negated),
+                            block(i.then_block), optional_block(i.else_block));
+          },
       },
       s.node);
 }
@@ -274,7 +287,8 @@ py_ref to_python(const ctxmodel::program& p) {
       throw conversion_error("exit function '" + f.name + "' must have exactly one parameter");
     }
     return tuple_of(identifier(f.name), parameter_names(f.params), boolean(f.exit_signature),
-                    block(f.body));
+                    block(f.body), boolean(f.generator),
+                    f.decorator ? expression(*f.decorator) : none());
   });
   return tuple_of(std::move(classes), std::move(cms), std::move(functions), block(p.main));
 }

@@ -1,35 +1,55 @@
 // The C++ side of the differential test: a tree-walking interpreter whose every contextlib
 // construct is ctxlib's public API, used as a C++ programmer would — `ctxlib::with` with a
 // lambda body, a class with enter()/exit() for each scripted manager, exit_stack::push with
-// lambdas, `ctxlib::raise` for Python's raise. Program-level exceptions are real C++
-// exceptions, and `except` handlers run inside C++ catch blocks, so "the exception being
-// handled" is std::current_exception() exactly where Python's sys.exc_info() would be.
+// lambdas, `ctxlib::raise` for Python's raise, a `ctxlib::contextmanager` coroutine for each
+// @contextmanager function, `ctxlib::decorate` for decorated functions. Program-level
+// exceptions are real C++ exceptions, and `except` handlers run inside C++ catch blocks, so "the
+// exception being handled" is std::current_exception() exactly where Python's sys.exc_info()
+// would be (generator bodies: see resumable.hpp).
 #include "ctxrunner/runner.hpp"
 
+#include <coroutine>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
 
 #include "ctxlib/ctxlib.hpp"
 #include "ctxmodel/builtins.hpp"
+#include "resumable.hpp"
 
 namespace ctxrunner {
 namespace {
 
 using namespace ctxmodel;
 
+// The ctxlib exception class a program's exception derives from: ctxlib decides some rules by
+// C++ type (PEP 479 by stop_iteration, close by generator_exit, G14 by runtime_error).
+enum class cpp_base : std::uint8_t {
+  base_exception,
+  exception,
+  generator_exit,
+  runtime_error,
+  type_error,
+  attribute_error,
+  stop_iteration,
+};
+
 // A Python exception class: built-in or declared by the program.
 struct py_class {
   std::string name;
   const py_class* base = nullptr;
+  cpp_base cpp = cpp_base::base_exception;  // its nearest built-in ancestor ctxlib has
 };
 
 bool is_subclass(const py_class* cls, const py_class* of) {
@@ -43,28 +63,39 @@ class interpreter;
 class scripted_cm;
 struct value;
 
-// Exceptions raised by program code: one C++ type whose Python class is data, because the
-// program declares its classes at run time.
-class script_exception : public ctxlib::base_exception {
+// What an exception raised by program code carries besides ctxlib's chain: its Python class
+// (data, because the program declares its classes at run time) and its argument.
+class script_info {
  public:
   using argument = std::variant<std::monostate, std::int64_t, std::string>;
 
-  script_exception(const py_class* cls, argument arg)
-      : base_exception(message_of(arg)), class_(cls), arg_(std::move(arg)) {}
+  script_info(const py_class* cls, argument arg) : class_(cls), arg_(std::move(arg)) {}
+  script_info(const script_info&) = default;
+  script_info& operator=(const script_info&) = delete;
+  virtual ~script_info() = default;
 
-  std::string_view python_type_name() const noexcept override { return class_->name; }
   const py_class* python_class() const noexcept { return class_; }
   const argument& arg() const noexcept { return arg_; }
 
- private:
   static std::string message_of(const argument& arg) {
     if (auto* i = std::get_if<std::int64_t>(&arg)) return std::to_string(*i);
     if (auto* s = std::get_if<std::string>(&arg)) return *s;
     return {};
   }
 
+ private:
   const py_class* class_;
   argument arg_;
+};
+
+// A program's exception as a C++ exception derived from the ctxlib class `Base`.
+template <class Base>
+class script_exception final : public Base, public script_info {
+ public:
+  script_exception(const py_class* cls, argument arg)
+      : Base(message_of(arg)), script_info(cls, std::move(arg)) {}
+
+  std::string_view python_type_name() const noexcept override { return python_class()->name; }
 };
 
 // Python's tuple of classes handed to suppress(): a ctxlib exception matcher.
@@ -77,14 +108,24 @@ struct class_set {
 using suppress_cm = ctxlib::suppress_matching<class_set>;
 using nullcontext_cm = ctxlib::nullcontext<value>;
 using closing_cm = ctxlib::closing<scripted_cm&>;
+struct generator_cm;
 
 struct none_value {};
 
 struct value {
   std::variant<none_value, bool, std::int64_t, std::string, const py_class*, std::exception_ptr,
                scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
-               const function_decl*>
+               generator_cm*, const function_decl*>
       v;
+};
+
+// What calling a @contextmanager function makes: the coroutine, and whose it is (for rendering).
+// The coroutine is reset only when the run ends (see interpreter::run).
+struct generator_cm {
+  generator_cm(const function_decl& f, ctxlib::contextmanager<value> c)
+      : fn(&f), cm(std::move(c)) {}
+  const function_decl* fn;
+  std::optional<ctxlib::contextmanager<value>> cm;
 };
 
 bool truthy(const value& x) {
@@ -156,6 +197,10 @@ class scripted_cm {
   std::vector<value> args_;
 };
 
+using generator_state = detail::generator_state<value>;
+using manager_ptr = std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*,
+                                 closing_cm*, generator_cm*>;
+
 class interpreter {
  public:
   explicit interpreter(const program& p) : program_(p) {
@@ -164,12 +209,16 @@ class interpreter {
     }
     for (const auto& c : p.classes) add_class(c.name, classes_.at(c.base));
     for (const auto& c : p.cms) cms_.emplace(c.name, &c);
-    for (const auto& f : p.functions) functions_.emplace(f.name, &f);
+    for (const auto& f : p.functions) {
+      functions_.emplace(f.name, &f);
+      if (f.generator) find_yields(f.body);
+    }
   }
 
   trace run() {
     frame top;
     try {
+      decorate_functions();
       exec_block(program_.main, top);
       record("outcome ok");
     } catch (...) {
@@ -177,12 +226,25 @@ class interpreter {
     }
     // Whatever the program left in unclosed stacks is released unrecorded: Python never runs
     // those entries, while ctxlib's exit_stack destructor would (docs/differences.md). Closing
-    // them here, by index, lets an entry that creates objects do so safely.
+    // them here, by index, lets an entry that creates objects do so safely. Generators still
+    // suspended are then closed (as Python's collector would, unrecorded too), one at a time,
+    // each followed by the stacks again: what their finally blocks push must not outlive what
+    // it refers to. A closed generator stays in place, so what still refers to it stays valid.
     recording_ = false;
-    for (std::size_t i = 0; i < stacks_.size(); ++i) {
-      try {
-        stacks_[i].close();
-      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing observes it, as in Python
+    std::size_t closed = 0;
+    for (bool again = true; again;) {
+      again = false;
+      for (std::size_t i = 0; i < stacks_.size(); ++i) {
+        if (stacks_[i].empty()) continue;
+        again = true;
+        try {
+          stacks_[i].close();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): nothing observes it, as in Python
+        }
+      }
+      if (closed < generators_.size()) {
+        again = true;
+        generators_[closed++].cm.reset();  // closes it if suspended (errors discarded)
       }
     }
     // exception_ptr is reference counted: a chain the program made cyclic by hand would
@@ -197,8 +259,9 @@ class interpreter {
   }
 
   const py_class* class_of(const std::exception_ptr& e) const {
-    if (auto* s = ctxlib::exception_cast<script_exception>(e)) return s->python_class();
     if (auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e)) {
+      if (auto* s = dynamic_cast<const script_info*>(b)) return s->python_class();
+      // One ctxlib raised itself: its class by name.
       auto it = classes_.find(std::string(b->python_type_name()));
       if (it != classes_.end()) return it->second;
     }
@@ -234,10 +297,255 @@ class interpreter {
     return f.returned.value_or(value{none_value{}});
   }
 
+  // A call of a declared function: through its decorator if it has one.
+  value invoke_function(const function_decl& fn, const std::vector<value>& args) {
+    if (auto it = decorated_.find(&fn); it != decorated_.end()) return it->second(args);
+    return call_function(fn, args);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // @contextmanager functions: the generator, as a ctxlib::contextmanager coroutine whose body
+  // is interpreted by the resumable executors below (resumable.hpp tells how).
+
+  ctxlib::contextmanager<value> generator(const function_decl& fn, std::vector<value> args) {
+    record("call " + fn.name + "(" + render_list(args) + ")");  // the generator starts
+    frame f;
+    bind_params(f, fn.params, args);
+    generator_state state;
+    detail::task<flow> body = gexec_block(fn.body, f, state);
+    for (std::coroutine_handle<> next = body.handle();;) {
+      next.resume();  // returns at the next `yield`, or when the body is done
+      if (body.done()) break;
+      std::exception_ptr delivered;
+      try {
+        co_yield state.yielded;
+      } catch (...) {  // resumed outside this handler, so the body does not run inside it
+        delivered = std::current_exception();
+      }
+      state.delivered = std::move(delivered);
+      next = state.suspended;
+    }
+    body.take();  // an exception leaves the generator as it is; `return` just finishes it
+  }
+
  private:
   void add_class(std::string name, const py_class* base) {
-    auto& owned = class_storage_.emplace_back(py_class{name, base});
+    static const std::map<std::string, cpp_base, std::less<>> bases = {
+        {"BaseException", cpp_base::base_exception}, {"Exception", cpp_base::exception},
+        {"GeneratorExit", cpp_base::generator_exit}, {"RuntimeError", cpp_base::runtime_error},
+        {"TypeError", cpp_base::type_error},         {"AttributeError", cpp_base::attribute_error},
+        {"StopIteration", cpp_base::stop_iteration},
+    };
+    // Only built-in classes are in the table (declared names cannot take built-in ones).
+    auto own_base = bases.find(name);
+    const cpp_base cpp = own_base != bases.end() ? own_base->second
+                         : base != nullptr       ? base->cpp
+                                                 : cpp_base::base_exception;
+    auto& owned = class_storage_.emplace_back(py_class{name, base, cpp});
     classes_.emplace(std::move(name), &owned);
+  }
+
+  // Python applies decorators where the functions are defined, before the program's
+  // statements run, in order; each call then runs inside the decorator's cm
+  // (ctxlib::decorate): a declared cm instance is re-entered on every call, a @contextmanager
+  // decorator makes a new generator per call.
+  void decorate_functions() {
+    for (const function_decl& fn : program_.functions) {
+      if (!fn.decorator) continue;
+      const auto& d = std::get<call_expr>(fn.decorator->node);
+      frame definition;  // a decorator sees no variables
+      auto call = [this, fn = &fn](const std::vector<value>& args) {
+        return call_function(*fn, args);
+      };
+      std::function<value(const std::vector<value>&)> wrapped;
+      if (d.kind == call_kind::new_generator) {
+        auto factory = [this, gen = functions_.at(d.callee), args = eval_args(d.args, definition)] {
+          return generator(*gen, args);
+        };
+        wrapped = [decorated = ctxlib::decorate(std::move(factory), std::move(call))](
+                      const std::vector<value>& args) mutable {
+          return decorated(args).value_or(value{none_value{}});  // None when suppressed (D1)
+        };
+      } else {
+        scripted_cm& cm = *std::get<scripted_cm*>(eval(*fn.decorator, definition).v);
+        wrapped = [decorated = ctxlib::decorate(cm, std::move(call))](
+                      const std::vector<value>& args) mutable {
+          return decorated(args).value_or(value{none_value{}});
+        };
+      }
+      decorated_.emplace(&fn, std::move(wrapped));
+    }
+  }
+
+  // The statements of generator bodies that contain a `yield`: only these need the resumable
+  // executors; every other statement runs on the ordinary ones.
+  bool find_yields(const block& b) {
+    bool any = false;
+    for (const stmt& s : b) {
+      bool here = std::holds_alternative<yield_stmt>(s.node);
+      if (auto* w = std::get_if<with_stmt>(&s.node)) here = find_yields(w->body);
+      if (auto* i = std::get_if<if_stmt>(&s.node)) {
+        here = find_yields(i->then_block);
+        if (i->else_block) here = find_yields(*i->else_block) || here;
+      }
+      if (auto* t = std::get_if<try_stmt>(&s.node)) {
+        here = find_yields(t->body);
+        for (const except_clause& h : t->handlers) here = find_yields(h.body) || here;
+        if (t->final_block) here = find_yields(*t->final_block) || here;
+      }
+      if (here) yielding_.insert(&s);
+      any = any || here;
+    }
+    return any;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Resumable executors for statements that contain a `yield` (their C++ twins are below).
+  // Anything else runs on the ordinary executors, inside the interpreted handler's exception
+  // when there is one (under_handled).
+
+  template <class Code>
+  decltype(auto) handled_by(const generator_state& state, Code&& code) {
+    return detail::under_handled(state.handled, std::forward<Code>(code));
+  }
+
+  detail::task<flow> gexec_block(const block& b, frame& f, generator_state& state) {
+    const std::size_t depth = f.vars.depth();
+    for (const stmt& s : b) {
+      const flow result = yielding_.count(&s) != 0 ? co_await gexec(s, f, state)
+                                                   : handled_by(state, [&] { return exec(s, f); });
+      if (result == flow::returned) {
+        f.vars.truncate(depth);
+        co_return flow::returned;
+      }
+    }
+    f.vars.truncate(depth);
+    co_return flow::normal;
+  }
+
+  detail::task<flow> gexec(const stmt& s, frame& f, generator_state& state) {
+    if (auto* w = std::get_if<with_stmt>(&s.node)) co_return co_await gexec_with(*w, 0, f, state);
+    if (auto* t = std::get_if<try_stmt>(&s.node)) co_return co_await gexec_try(*t, f, state);
+    if (auto* i = std::get_if<if_stmt>(&s.node)) {
+      if (truthy(eval_name(i->name, f)) != i->negated)
+        co_return co_await gexec_block(i->then_block, f, state);
+      if (i->else_block) co_return co_await gexec_block(*i->else_block, f, state);
+      co_return flow::normal;
+    }
+    const auto& y = std::get<yield_stmt>(s.node);
+    state.yielded =
+        y.value ? handled_by(state, [&] { return eval(*y.value, f); }) : value{none_value{}};
+    co_await detail::yield_point<value>{state};
+    co_return flow::normal;
+  }
+
+  // `with` around a `yield`: ctxlib::with cannot suspend inside its body, so this is the
+  // protocol a C++ coroutine writes by hand — what ctxlib::with does (W1-W10): enter outside
+  // the protected region, exit inside the handler of the body's exception, the same object
+  // re-raised unless exit suppresses it.
+  detail::task<flow> gexec_with(const with_stmt& w, std::size_t item, frame& f,
+                                generator_state& state) {
+    if (item == w.items.size()) co_return co_await gexec_block(w.body, f, state);
+    const with_item& it = w.items[item];
+    const manager_ptr manager = handled_by(state, [&] { return as_manager(eval(it.manager, f)); });
+    value entered = handled_by(state, [&] { return enter_manager(manager); });
+    const std::size_t depth = f.vars.depth();
+    if (it.as) f.vars.bind(*it.as, std::move(entered));
+    std::exception_ptr raised;
+    flow result = flow::normal;
+    try {
+      result = co_await gexec_with(w, item + 1, f, state);
+    } catch (...) {
+      raised = std::current_exception();
+    }
+    f.vars.truncate(depth);
+    if (!raised) {
+      handled_by(state, [&] { exit_manager(manager, nullptr); });
+      co_return result;
+    }
+    if (!detail::under_handled(raised, [&] { return exit_manager(manager, raised); }))
+      std::rethrow_exception(raised);
+    co_return flow::normal;
+  }
+
+  detail::task<flow> gexec_try(const try_stmt& t, frame& f, generator_state& state) {
+    if (!t.final_block) co_return co_await gexec_try_except(t, f, state);
+    std::exception_ptr raised;
+    flow result = flow::normal;
+    try {
+      result = co_await gexec_try_except(t, f, state);
+    } catch (...) {
+      raised = std::current_exception();
+    }
+    if (raised) {
+      // `finally` runs while the exception is being handled; a return there drops it.
+      const detail::handling<value> in_finally(state, raised);
+      if (co_await gexec_block(*t.final_block, f, state) == flow::returned)
+        co_return flow::returned;
+      std::rethrow_exception(raised);
+    }
+    if (co_await gexec_block(*t.final_block, f, state) == flow::returned) co_return flow::returned;
+    co_return result;
+  }
+
+  detail::task<flow> gexec_try_except(const try_stmt& t, frame& f, generator_state& state) {
+    if (t.handlers.empty()) co_return co_await gexec_block(t.body, f, state);
+    std::exception_ptr caught;
+    try {
+      co_return co_await gexec_block(t.body, f, state);
+    } catch (...) {
+      caught = std::current_exception();
+    }
+    const py_class* cls = class_of(caught);
+    for (const except_clause& h : t.handlers) {
+      if (!handler_matches(h, cls)) continue;
+      const detail::handling<value> in_handler(state, caught);
+      const std::size_t depth = f.vars.depth();
+      if (h.as) f.vars.declare(*h.as, value{caught});
+      const flow result = co_await gexec_block(h.body, f, state);
+      f.vars.truncate(depth);
+      co_return result;
+    }
+    std::rethrow_exception(caught);  // no handler: the same exception goes on
+  }
+
+  // The context-manager protocol on any manager value, for gexec_with.
+  value enter_manager(const manager_ptr& manager) {
+    return std::visit(
+        [&](auto* cm) -> value {
+          using T = std::remove_pointer_t<decltype(cm)>;
+          if constexpr (std::is_same_v<T, suppress_cm>) {
+            cm->enter();
+            return value{none_value{}};
+          } else if constexpr (std::is_same_v<T, generator_cm>) {
+            return live(*cm).enter();
+          } else if constexpr (std::is_same_v<T, scripted_cm> ||
+                               std::is_same_v<T, nullcontext_cm>) {
+            return cm->enter();
+          } else {
+            return value{&cm->enter()};  // exit_stack, closing: a reference
+          }
+        },
+        manager);
+  }
+
+  bool exit_manager(const manager_ptr& manager, const std::exception_ptr& exception) {
+    return std::visit(
+        [&](auto* cm) -> bool {
+          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(cm)>, generator_cm>) {
+            // A generator closed when the run ended may still be named by another one being
+            // closed then; nothing is recorded by that time.
+            return cm->cm && static_cast<bool>(cm->cm->exit(exception));
+          } else {
+            return static_cast<bool>(cm->exit(exception));
+          }
+        },
+        manager);
+  }
+
+  static ctxlib::contextmanager<value>& live(generator_cm& g) {
+    if (!g.cm) throw std::logic_error("generator used after the run ended");
+    return *g.cm;
   }
 
   static void bind_params(frame& f, const std::vector<param>& params,
@@ -345,6 +653,8 @@ class interpreter {
             return ctxlib::with(*cm, [&] { return body(value{none_value{}}); });
           } else if constexpr (std::is_same_v<T, nullcontext_cm>) {
             return ctxlib::with(*cm, [&](value& v) { return body(v); });
+          } else if constexpr (std::is_same_v<T, generator_cm>) {
+            return ctxlib::with(live(*cm), [&](value& v) { return body(v); });
           } else {
             return ctxlib::with(*cm, [&](scripted_cm& c) { return body(value{&c}); });
           }
@@ -387,6 +697,15 @@ class interpreter {
     }
   }
 
+  // A `yield` and what contains one run on the resumable executors (gexec_block).
+  flow exec_node(const yield_stmt&, frame&) { std::terminate(); }  // unreachable
+
+  flow exec_node(const if_stmt& i, frame& f) {
+    if (truthy(eval_name(i.name, f)) != i.negated) return exec_block(i.then_block, f);
+    if (i.else_block) return exec_block(*i.else_block, f);
+    return flow::normal;
+  }
+
   bool handler_matches(const except_clause& h, const py_class* cls) const {
     if (h.classes.empty()) return true;
     for (const std::string& name : h.classes) {
@@ -427,7 +746,7 @@ class interpreter {
   value eval_node(const call_expr& c, frame& f) {
     switch (c.kind) {
       case call_kind::new_exception: {
-        script_exception::argument arg;
+        script_info::argument arg;
         if (!c.args.empty()) {
           value a = eval(c.args[0], f);
           if (auto* i = std::get_if<std::int64_t>(&a.v)) arg = *i;
@@ -453,7 +772,11 @@ class interpreter {
         return value{&own(closings_, *thing)};
       }
       case call_kind::call_function:
-        return call_function(*functions_.at(c.callee), eval_args(c.args, f));
+        return invoke_function(*functions_.at(c.callee), eval_args(c.args, f));
+      case call_kind::new_generator: {
+        const function_decl& fn = *functions_.at(c.callee);
+        return value{&own(generators_, fn, generator(fn, eval_args(c.args, f)))};
+      }
       case call_kind::unresolved:
         break;
     }
@@ -487,6 +810,8 @@ class interpreter {
                 return value{none_value{}};
               } else if constexpr (std::is_same_v<T, nullcontext_cm>) {
                 return stack.enter_context(*cm);
+              } else if constexpr (std::is_same_v<T, generator_cm>) {
+                return stack.enter_context(live(*cm));
               } else {
                 return value{&stack.enter_context(*cm)};
               }
@@ -497,10 +822,17 @@ class interpreter {
         if (auto* fn = std::get_if<const function_decl*>(&pushed.v)) {
           const function_decl* exit_fn = *fn;
           stack.push([this, exit_fn](const std::exception_ptr& e) {
-            return truthy(call_function(*exit_fn, {exception_value(e)}));
+            return truthy(invoke_function(*exit_fn, {exception_value(e)}));
           });
         } else {
-          std::visit([&](auto* cm) { stack.push(*cm); }, as_manager(pushed));
+          std::visit(
+              [&](auto* cm) {
+                if constexpr (std::is_same_v<std::remove_pointer_t<decltype(cm)>, generator_cm>)
+                  stack.push(live(*cm));
+                else
+                  stack.push(*cm);
+              },
+              as_manager(pushed));
         }
         return value{none_value{}};
       }
@@ -508,7 +840,7 @@ class interpreter {
         const function_decl* fn = std::get<const function_decl*>(eval(m.args.at(0), f).v);
         std::vector<value> args;
         for (std::size_t i = 1; i < m.args.size(); ++i) args.push_back(eval(m.args[i], f));
-        stack.callback([this, fn](const std::vector<value>& bound) { call_function(*fn, bound); },
+        stack.callback([this, fn](const std::vector<value>& bound) { invoke_function(*fn, bound); },
                        std::move(args));
         return value{none_value{}};
       }
@@ -521,16 +853,13 @@ class interpreter {
     return value{none_value{}};
   }
 
-  using manager_ptr =
-      std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*>;
-
   static manager_ptr as_manager(const value& v) {
     return std::visit(
         [](const auto& a) -> manager_ptr {
           using T = std::decay_t<decltype(a)>;
           if constexpr (std::is_same_v<T, scripted_cm*> || std::is_same_v<T, ctxlib::exit_stack*> ||
                         std::is_same_v<T, suppress_cm*> || std::is_same_v<T, nullcontext_cm*> ||
-                        std::is_same_v<T, closing_cm*>) {
+                        std::is_same_v<T, closing_cm*> || std::is_same_v<T, generator_cm*>) {
             return a;
           } else {
             std::terminate();  // unreachable for checked programs
@@ -546,8 +875,35 @@ class interpreter {
     return nullptr;
   }
 
-  std::exception_ptr make_exception(const py_class* cls, script_exception::argument arg) {
-    return created_.emplace_back(std::make_exception_ptr(script_exception(cls, std::move(arg))));
+  std::exception_ptr make_exception(const py_class* cls, script_info::argument arg) {
+    auto make = [&]<class Base>(std::type_identity<Base>) {
+      return std::make_exception_ptr(script_exception<Base>(cls, std::move(arg)));
+    };
+    std::exception_ptr e;
+    switch (cls->cpp) {
+      case cpp_base::base_exception:
+        e = make(std::type_identity<ctxlib::base_exception>{});
+        break;
+      case cpp_base::exception:
+        e = make(std::type_identity<ctxlib::exception>{});
+        break;
+      case cpp_base::generator_exit:
+        e = make(std::type_identity<ctxlib::generator_exit>{});
+        break;
+      case cpp_base::runtime_error:
+        e = make(std::type_identity<ctxlib::runtime_error>{});
+        break;
+      case cpp_base::type_error:
+        e = make(std::type_identity<ctxlib::type_error>{});
+        break;
+      case cpp_base::attribute_error:
+        e = make(std::type_identity<ctxlib::attribute_error>{});
+        break;
+      case cpp_base::stop_iteration:
+        e = make(std::type_identity<ctxlib::stop_iteration>{});
+        break;
+    }
+    return created_.emplace_back(std::move(e));
   }
 
   static value exception_value(const std::exception_ptr& e) {
@@ -606,6 +962,8 @@ class interpreter {
             return "<nullcontext>";
           else if constexpr (std::is_same_v<T, closing_cm*>)
             return "<closing>";
+          else if constexpr (std::is_same_v<T, generator_cm*>)
+            return "<generator " + a->fn->name + ">";
           else
             return "<function " + a->name + ">";
         },
@@ -624,7 +982,7 @@ class interpreter {
     std::string out = "#" + std::to_string(it->second);
     if (!seen.insert(object).second) return out;
     out += " " + std::string(object->python_type_name()) + "(";
-    if (auto* s = dynamic_cast<const script_exception*>(object)) {
+    if (auto* s = dynamic_cast<const script_info*>(object)) {
       if (auto* i = std::get_if<std::int64_t>(&s->arg())) out += std::to_string(*i);
       if (auto* str = std::get_if<std::string>(&s->arg())) out += python_repr(*str);
     } else if (!object->message().empty()) {
@@ -654,7 +1012,10 @@ class interpreter {
   std::deque<suppress_cm> suppressors_;
   std::deque<nullcontext_cm> nullcontexts_;
   std::deque<closing_cm> closings_;
+  std::deque<generator_cm> generators_;
   std::deque<ctxlib::exit_stack> stacks_;
+  std::map<const function_decl*, std::function<value(const std::vector<value>&)>> decorated_;
+  std::set<const stmt*> yielding_;  // statements of generator bodies that contain a `yield`
 };
 
 bool class_set::matches(const std::exception_ptr& exception) const {

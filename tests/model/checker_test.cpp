@@ -205,9 +205,120 @@ const std::vector<violation>& violations() {
        "unknown name 'top' (functions and cm methods see only"},
       {"method_sees_no_globals", "cm C:\n    exit(e):\n        mark top\ntop = 1\n", 3, 14,
        "unknown name 'top'"},
-      {"exit_param_is_a_value", "cm C:\n    exit(e):\n        raise e\nmark 1\n", 3, 15,
-       "'raise' needs an exception class or object, found a value"},
+      {"exit_param_is_exception_or_none", "cm C:\n    exit(e):\n        raise e\nmark 1\n", 3, 15,
+       "'raise' needs an exception class or object, found an exception or None (inside 'if "
+       "NAME:'"},
       {"bare_raise_in_exit", "cm C:\n    exit(e):\n        raise\nmark 1\n", 3, 9, "bare 'raise'"},
+      {"exit_function_param_is_exception_or_none", "def g(*e):\n    raise e\nmark 1\n", 2, 11,
+       "found an exception or None"},
+      {"exit_param_attribute", "cm C:\n    exit(e):\n        e.__context__ = None\nmark 1\n", 3, 9,
+       "cannot set 'e.__context__': 'e' is of kind exception or None, not an exception object"},
+      {"exit_param_rebound_as_value", "cm C:\n    exit(e):\n        e = 1\nmark 1\n", 3, 9,
+       "'e' was first bound as kind exception or None (line 1) and cannot be rebound as kind "
+       "value"},
+      {"exit_param_not_an_exception_argument", "def g(*e):\n    fn(1, e)\nmark 1\n", 2, 11,
+       "argument for parameter 'e' of 'fn' must be an exception (class or object), found an "
+       "exception or None"},
+      // if and narrowing
+      {"if_unknown_name", "if nope:\n    pass\n", 1, 4, "unknown name 'nope'"},
+      {"if_cm_name", "if Plain:\n    pass\n", 1, 4, "cm 'Plain' cannot be used as a value"},
+      {"narrowed_only_where_true",
+       "cm C:\n    exit(e):\n        if e:\n            pass\n        else:\n            raise e\n"
+       "mark 1\n",
+       6, 19, "found an exception or None"},
+      {"if_not_narrows_the_else_block",
+       "cm C:\n    exit(e):\n        if not e:\n            raise e\nmark 1\n", 4, 19,
+       "found an exception or None"},
+      {"narrowing_ends_with_the_block",
+       "cm C:\n    exit(e):\n        if e:\n            pass\n        raise e\nmark 1\n", 5, 15,
+       "found an exception or None"},
+      {"value_is_not_narrowed", "def g(v):\n    if v:\n        raise v\nmark 1\n", 3, 15,
+       "found a value of kind value"},
+      {"narrowed_rebound_to_class",
+       "cm C:\n    exit(e):\n        if e:\n            e = KeyError\nmark 1\n", 4, 13,
+       "cannot rebind 'e' to an exception class here: inside this 'if' 'e' is narrowed"},
+      {"narrowed_rebound_to_none",
+       "cm C:\n    exit(e):\n        if e:\n            e = None\nmark 1\n", 4, 13,
+       "cannot rebind 'e' to a value of kind value here"},
+      {"narrowed_name_in_except_as",
+       "cm C:\n    exit(e):\n        if e:\n            try:\n                pass\n"
+       "            except KeyError as e:\n                pass\nmark 1\n",
+       6, 13, "'e' is already bound"},
+      // generators
+      {"yield_in_function", "def g():\n    yield\nmark 1\n", 2, 5,
+       "'yield' is only allowed in @contextmanager functions"},
+      {"yield_at_top_level", "yield 1\n", 1, 1, "'yield' is only allowed in @contextmanager"},
+      {"yield_in_cm_method", "cm C:\n    exit(e):\n        yield\nmark 1\n", 3, 9,
+       "'yield' is only allowed in @contextmanager"},
+      {"yield_value_checked", "@contextmanager\ndef g():\n    yield nope\nmark 1\n", 3, 11,
+       "unknown name 'nope'"},
+      {"generator_without_yield", "@contextmanager\ndef g():\n    pass\nmark 1\n", 2, 5,
+       "@contextmanager function 'g' has no 'yield'"},
+      {"generator_return_value", "@contextmanager\ndef g():\n    yield\n    return 1\nmark 1\n", 4,
+       12, "'return' in a @contextmanager function takes no value"},
+      {"generator_exit_signature", "@contextmanager\ndef g(*e):\n    yield\nmark 1\n", 2, 5,
+       "@contextmanager function 'g' cannot be an exit function"},
+      {"generator_call_statement", "@contextmanager\ndef g():\n    yield\ng()\n", 4, 1,
+       "the value of 'g(...)' would be unused"},
+      {"generator_callback",
+       "@contextmanager\ndef g():\n    yield\nwith ExitStack() as s:\n    s.callback(g)\n", 5, 16,
+       "'.callback' needs a normal function; 'g' is a @contextmanager function"},
+      {"generator_pushed_by_name",
+       "@contextmanager\ndef g():\n    yield\nwith ExitStack() as s:\n    s.push(g)\n", 5, 12,
+       "'g' is a @contextmanager function (push one of its cms: g(...))"},
+      {"generator_arity", "@contextmanager\ndef g(a):\n    yield\nwith g():\n    pass\n", 4, 6,
+       "'g' takes 1 argument, got 0"},
+      {"generator_exception_argument",
+       "@contextmanager\ndef g(e: exception):\n    yield\nwith g(1):\n    pass\n", 4, 8,
+       "argument for parameter 'e' of 'g' must be an exception"},
+      {"generator_not_closable",
+       "@contextmanager\ndef g():\n    yield\nwith closing(g()):\n    pass\n", 4, 14,
+       "'closing' needs an instance of a cm that declares 'close'"},
+      {"generator_recursion", "@contextmanager\ndef g():\n    with g():\n        yield\nmark 1\n",
+       3, 10, "'g' can run itself again (g -> g)"},
+      {"generator_yield_kind",
+       "@contextmanager\ndef g():\n    yield 1\nwith g() as v:\n    raise v\n", 5, 11,
+       "found a value of kind value"},
+      {"generator_yields_differ",
+       "@contextmanager\ndef g():\n    yield KeyError()\n    yield ExitStack()\nwith g() as v:\n"
+       "    raise v\n",
+       6, 11, "found a value of kind value"},
+      {"bind_contextmanager", "contextmanager = 1\n", 1, 1,
+       "'contextmanager' is the decorator @contextmanager"},
+      // decorators
+      {"decorator_function", "@fn(1, KeyError)\ndef d():\n    pass\nmark 1\n", 1, 2,
+       "a decorator must be a cm or a @contextmanager function, found 'fn'"},
+      {"decorator_suppress", "@suppress(KeyError)\ndef d():\n    pass\nmark 1\n", 1, 2,
+       "found 'suppress'"},
+      {"decorator_class", "@KeyError()\ndef d():\n    pass\nmark 1\n", 1, 2, "found 'KeyError'"},
+      {"decorator_arity", "@Plain(1)\ndef d():\n    pass\nmark 1\n", 1, 2,
+       "'Plain' takes 2 arguments, got 1"},
+      {"decorator_sees_no_variables", "@Plain(x, KeyError)\ndef d():\n    pass\nx = 1\nd()\n", 1, 8,
+       "unknown name 'x'"},
+      {"decorator_defined_later",
+       "@g()\ndef d():\n    pass\n@contextmanager\ndef g():\n    yield\nmark 1\n", 1, 2,
+       "decorator of 'd' uses 'g', which must be defined before it"},
+      {"decorator_argument_defined_later",
+       "@Plain(later, KeyError)\ndef d():\n    pass\ndef later():\n    pass\nmark 1\n", 1, 8,
+       "decorator of 'd' uses 'later', which must be defined before it"},
+      {"decorator_itself", "@Plain(d, KeyError)\ndef d():\n    pass\nmark 1\n", 1, 8,
+       "decorator of 'd' uses 'd'"},
+      {"decorated_call_arity", "@Plain(1, KeyError)\ndef d(a):\n    pass\nd()\n", 4, 1,
+       "'d' takes 1 argument, got 0"},
+      {"decorator_recursion",
+       "cm G:\n    exit(e):\n        d()\n@G()\ndef d():\n    pass\nmark 1\n", 3, 9,
+       "'G' can run itself again (G -> d -> G)"},
+      // stack parameters
+      {"stack_argument", "def g(s: stack):\n    pass\ng(1)\n", 3, 3,
+       "argument for parameter 's' of 'g' must be an ExitStack, found a value of kind value"},
+      {"stack_argument_cm", "cm K(s: stack):\n    pass\nwith K(suppress()):\n    pass\n", 3, 8,
+       "must be an ExitStack, found a context manager"},
+      {"stack_parameter_rebound", "def g(s: stack):\n    s = 1\nmark 1\n", 2, 5,
+       "'s' was first bound as kind stack"},
+      {"value_parameter_is_no_stack", "def g(s):\n    s.close()\nmark 1\n", 2, 5,
+       "'s' is not an ExitStack (kind value)"},
+      {"recursion_through_stack_parameter", "def g(s: stack):\n    s.callback(g, s)\nmark 1\n", 2,
+       16, "'g' can run itself again (g -> g)"},
       // recursion
       {"recursive_function", "def g():\n    g()\nmark 1\n", 2, 5,
        "recursion is not allowed: 'g' can run itself again (g -> g)"},
@@ -343,7 +454,8 @@ TEST(Checker, FunctionsAndMethods) {
       "        raise e\n"
       "    exit(exc):\n"
       "        mark exc\n"
-      "        exc = 1\n"  // the exit parameter is an ordinary value variable
+      "        exc = KeyError('x')\n"  // the exit parameter (exception or None) takes an object
+      "        exc = None\n"           // or None
       "        helper(a)\n"
       "        return True\n"
       "    close:\n"
@@ -364,6 +476,122 @@ TEST(Checker, FunctionsAndMethods) {
       "mark helper, on_exit\n"
       "with C(1, KeyError):\n"
       "    helper(C(2, ValueError('x')))\n");
+}
+
+TEST(Checker, IfNarrowsExceptionOrNone) {
+  must_load(
+      "class E(Exception)\n"
+      "cm C(tag):\n"
+      "    exit(exc):\n"
+      "        if exc:\n"
+      "            mark exc\n"
+      "            exc.__context__ = None\n"
+      "            exc.__cause__ = exc\n"
+      "            exc.__suppress_context__ = True\n"
+      "            exc = E('other')\n"  // an object keeps the narrowing true
+      "            if exc:\n"
+      "                raise exc\n"
+      "            raise E('x') from exc\n"
+      "        else:\n"
+      "            mark 'no exception', exc\n"
+      "        if not exc:\n"
+      "            return False\n"
+      "        else:\n"
+      "            raise exc\n"
+      "def on_exit(*e):\n"
+      "    copy = e\n"  // the kind travels with the value
+      "    if copy:\n"
+      "        raise copy\n"
+      "    x = E()\n"
+      "    x.__context__ = e\n"  // None or an exception object: both allowed
+      "    x.__cause__ = copy\n"
+      "    raise E() from e\n"
+      "def plain(v, w: exception):\n"
+      "    if v:\n"
+      "        mark v\n"
+      "    if not w:\n"
+      "        pass\n"
+      "    if plain:\n"
+      "        pass\n"
+      "if E:\n"
+      "    mark E\n"
+      "plain(0, KeyError)\n");
+}
+
+TEST(Checker, StackParameters) {
+  must_load(
+      "cm Holder(s: stack, v):\n"
+      "    enter:\n"
+      "        s.callback(leaf, v)\n"
+      "        return self\n"
+      "    exit(exc):\n"
+      "        s.push(on_exit)\n"
+      "def push_more(s: stack, v):\n"
+      "    s.callback(leaf, v)\n"
+      "    s.enter_context(Holder(s, v))\n"
+      "    moved = s.pop_all()\n"
+      "    with s, moved:\n"
+      "        pass\n"
+      "    s.close()\n"
+      "def leaf(v):\n"
+      "    mark v\n"
+      "def on_exit(*e):\n"
+      "    pass\n"
+      "with ExitStack() as stack:\n"
+      "    stack.callback(push_more, stack, 1)\n"
+      "    push_more(stack, 0)\n"
+      "    with Holder(stack.pop_all(), 2):\n"
+      "        pass\n");
+}
+
+TEST(Checker, GeneratorsAndDecorators) {
+  program p = must_load(
+      "class E(Exception)\n"
+      "cm Guard(tag):\n"
+      "    exit(exc):\n"
+      "        if exc:\n"
+      "            return True\n"
+      "@contextmanager\n"
+      "def gen(a, e: exception, s: stack):\n"
+      "    mark a\n"
+      "    try:\n"
+      "        yield e\n"
+      "    except E as caught:\n"
+      "        yield caught\n"
+      "        raise\n"
+      "    finally:\n"
+      "        with ExitStack() as inner:\n"
+      "            if a:\n"
+      "                yield inner\n"
+      "    return\n"
+      "@gen(1, E, ExitStack())\n"
+      "def decorated(x):\n"
+      "    mark x\n"
+      "@Guard(gen)\n"  // a function name is a value
+      "def on_exit(*exc):\n"
+      "    pass\n"
+      "@contextmanager\n"
+      "def plain():\n"
+      "    yield E\n"
+      "with gen(1, E(), ExitStack()) as v, plain() as cls:\n"
+      "    mark v\n"
+      "    raise cls\n"  // all of plain's yields are exceptions
+      "s = ExitStack()\n"
+      "s.enter_context(gen(0, E, s))\n"
+      "s.push(gen(0, E, s))\n"
+      "s.push(on_exit)\n"
+      "s.callback(decorated, 2)\n"
+      "decorated(3)\n"
+      "c = gen(1, E, s)\n"
+      "with c, nullcontext(c) as same:\n"
+      "    with same:\n"
+      "        pass\n"
+      "mark gen, decorated, c\n");
+  const auto& d = std::get<call_expr>(p.functions[1].decorator->node);
+  EXPECT_EQ(d.kind, call_kind::new_generator);
+  EXPECT_EQ(std::get<call_expr>(p.functions[2].decorator->node).kind, call_kind::new_cm);
+  const auto& w = std::get<with_stmt>(p.main[0].node);
+  EXPECT_EQ(std::get<call_expr>(w.items[0].manager.node).kind, call_kind::new_generator);
 }
 
 TEST(Checker, ResolvesCallKinds) {
@@ -462,9 +690,25 @@ TEST(Checker, TreeInvariants) {
   }
   {
     program p;
-    p.functions.push_back(function_decl{"f", {{"e", param_type::exception}}, true, {pass}, {}});
+    p.functions.push_back(
+        function_decl{"f", {{"e", param_type::exception}}, true, {pass}, {}, false, {}});
     p.main.push_back(pass);
     has(errors_for(p), "must have exactly one parameter of type value");
+  }
+  {
+    // The parser takes one decorator per function; a built one may carry both kinds.
+    program p;
+    p.cms.push_back(cm_decl{"G", {}, std::nullopt, "", std::nullopt, std::nullopt, {}});
+    p.functions.push_back(function_decl{
+        "f", {}, false, {stmt_of(yield_stmt{})}, {}, true, expr_of(call_expr{"G", {}, {}})});
+    p.main.push_back(pass);
+    has(errors_for(p), "@contextmanager function 'f' cannot have another decorator");
+  }
+  {
+    program p;
+    p.functions.push_back(function_decl{"f", {}, false, {pass}, {}, false, expr_of(name_ref{"x"})});
+    p.main.push_back(pass);
+    has(errors_for(p), "a decorator is written @NAME(ARGS)");
   }
   {
     program p;

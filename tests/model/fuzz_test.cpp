@@ -27,10 +27,27 @@ const char* const seed_program =
     "def cb(a, b: exception):\n"
     "    mark a, b\n"
     "def ex(*exc):\n"
-    "    return False\n"
+    "    if not exc:\n"
+    "        return False\n"
+    "    else:\n"
+    "        raise exc\n"
+    "def more(s: stack):\n"
+    "    s.push(ex)\n"
+    "@contextmanager\n"
+    "def gen(a):\n"
+    "    try:\n"
+    "        yield a\n"
+    "    finally:\n"
+    "        mark a\n"
+    "@gen(1)\n"
+    "def decorated():\n"
+    "    pass\n"
     "with ExitStack() as stack:\n"
     "    stack.callback(cb, 1, KeyError)\n"
     "    stack.push(ex)\n"
+    "    stack.callback(more, stack)\n"
+    "    stack.enter_context(gen(2))\n"
+    "    decorated()\n"
     "    t = stack.enter_context(Tracker('u', MyErr))\n"
     "    with t as t2, closing(Tracker('c', KeyError)) as c:\n"
     "        mark t2, c\n"
@@ -70,7 +87,8 @@ TEST(Fuzz, RandomBytes) {
   for (int i = 0; i < 3000; ++i) {
     std::string text(rng() % 200, '\0');
     // Half the inputs draw from program-like bytes so the parser gets past the first token.
-    const char alphabet[] = "with as try except raise mark x = ( ) , : . \n    'a\" 1 -";
+    const char alphabet[] =
+        "with as try except raise mark if not else yield @ x = ( ) , : . \n    'a\" 1 -";
     for (char& c : text)
       c = (i % 2) ? alphabet[rng() % (sizeof alphabet - 1)] : static_cast<char>(rng() % 256);
     exercise(text, loaded);

@@ -201,6 +201,77 @@ TEST(Parser, WithAndTry) {
   EXPECT_TRUE(t2.final_block);
 }
 
+TEST(Parser, IfAndStackParameters) {
+  program p = parsed(
+      "def push_more(s: stack, x):\n"
+      "    pass\n"
+      "if exc:\n"
+      "    raise exc\n"
+      "if not  exc :\n"
+      "    pass\n"
+      "else:\n"
+      "    if x:\n"
+      "        mark x\n"
+      "    else:\n"
+      "        pass\n"
+      "mark 1\n");
+  ASSERT_EQ(p.functions.size(), 1u);
+  EXPECT_EQ(p.functions[0].params[0].type, param_type::stack);
+  EXPECT_EQ(p.functions[0].params[1].type, param_type::value);
+  ASSERT_EQ(p.main.size(), 3u);
+  const auto& i0 = node<if_stmt>(p.main[0]);
+  EXPECT_EQ(i0.name, "exc");
+  EXPECT_FALSE(i0.negated);
+  EXPECT_EQ(i0.then_block.size(), 1u);
+  EXPECT_FALSE(i0.else_block);
+  EXPECT_EQ(i0.name_at.column, 4);
+  const auto& i1 = node<if_stmt>(p.main[1]);
+  EXPECT_TRUE(i1.negated);
+  EXPECT_EQ(i1.name_at.column, 9);
+  ASSERT_TRUE(i1.else_block);
+  const auto& inner = node<if_stmt>((*i1.else_block)[0]);
+  EXPECT_EQ(inner.name, "x");
+  EXPECT_TRUE(inner.else_block);
+  node<mark_stmt>(p.main[2]);
+}
+
+TEST(Parser, GeneratorsAndDecorators) {
+  program p = parsed(
+      "@contextmanager\n"
+      "def gen(a, b: exception):\n"
+      "    yield\n"
+      "    try:\n"
+      "        yield a\n"
+      "    finally:\n"
+      "        return\n"
+      "@gen(1, 'x',)\n"
+      "def f():\n"
+      "    pass\n"
+      "@Guard()\n"
+      "def g(*exc):\n"
+      "    pass\n"
+      "mark 1\n");
+  ASSERT_EQ(p.functions.size(), 3u);
+  const function_decl& gen = p.functions[0];
+  EXPECT_TRUE(gen.generator);
+  EXPECT_FALSE(gen.decorator);
+  EXPECT_EQ(gen.at.line, 2);
+  EXPECT_FALSE(node<yield_stmt>(gen.body[0]).value);
+  const auto& t = node<try_stmt>(gen.body[1]);
+  EXPECT_EQ(node<name_ref>(*node<yield_stmt>(t.body[0]).value).name, "a");
+  const function_decl& f = p.functions[1];
+  EXPECT_FALSE(f.generator);
+  ASSERT_TRUE(f.decorator);
+  const auto& d = node<call_expr>(*f.decorator);
+  EXPECT_EQ(d.callee, "gen");
+  EXPECT_EQ(d.args.size(), 2u);
+  EXPECT_EQ(d.kind, call_kind::unresolved);
+  EXPECT_EQ(f.decorator->at.line, 8);
+  EXPECT_EQ(f.decorator->at.column, 2);
+  EXPECT_TRUE(p.functions[2].exit_signature);
+  EXPECT_EQ(node<call_expr>(*p.functions[2].decorator).callee, "Guard");
+}
+
 TEST(Lexer, CommentsBlankLinesAndLineEnds) {
   program p = parsed(
       "# ports: TestExitStack.test_exit_raise\r\n"
@@ -329,6 +400,40 @@ const std::vector<malformed>& malformed_inputs() {
       {"unknown_statement", "foo 1\n", 1, 5,
        "expected '=', '.' or '(' after 'foo', found integer 1"},
       {"python_statement", "while x:\n    pass\n", 1, 1, "'while' (a Python statement"},
+      {"elif", "if x:\n    pass\nelif y:\n    pass\n", 3, 1, "'elif' (a Python statement"},
+      {"if_without_name", "if:\n    pass\n", 1, 3,
+       "expected a name or 'not' after 'if' (if NAME: / if not NAME:), found ':'"},
+      {"if_not_without_name", "if not None:\n    pass\n", 1, 8,
+       "expected a name after 'if not' (if not NAME:), found 'None'"},
+      {"if_expression", "if x.y:\n    pass\n", 1, 5,
+       "expected ':' after 'if x' (the condition is a single name), found '.'"},
+      {"if_call", "if f():\n    pass\n", 1, 5, "expected ':' after 'if f'"},
+      {"if_same_line", "if x: pass\n", 1, 7, "expected newline after ':'"},
+      {"else_without_if", "mark 1\nelse:\n    pass\n", 2, 1,
+       "'else' without a matching 'if' at this indentation"},
+      {"else_after_try", "try:\n    pass\nexcept:\n    pass\nelse:\n    pass\n", 5, 1,
+       "'else' without a matching 'if'"},
+      {"else_without_colon", "if x:\n    pass\nelse\n    pass\n", 3, 5,
+       "expected ':' after 'else', found newline"},
+      {"not_as_statement", "not x\n", 1, 1, "expected a statement, found 'not'"},
+      {"contextmanager_with_arguments", "@contextmanager()\ndef f():\n    yield\nmark 1\n", 1, 16,
+       "'@contextmanager' takes no arguments"},
+      {"decorator_without_call", "@Guard\ndef f():\n    pass\nmark 1\n", 1, 7,
+       "expected '(' after decorator 'Guard' (@NAME(ARGS)"},
+      {"decorator_not_a_name", "@1\ndef f():\n    pass\nmark 1\n", 1, 2,
+       "expected a decorator after '@' (@contextmanager or @NAME(ARGS)), found integer 1"},
+      {"decorator_before_cm", "@contextmanager\ncm A:\n    pass\nmark 1\n", 2, 1,
+       "expected 'def' after the decorator on line 1, found 'cm'"},
+      {"two_decorators", "@contextmanager\n@Guard()\ndef f():\n    yield\nmark 1\n", 2, 1,
+       "a function takes one decorator (@contextmanager or @NAME(ARGS))"},
+      {"decorator_same_line", "@contextmanager def f():\n    yield\nmark 1\n", 1, 17,
+       "expected newline after the decorator, found 'def'"},
+      {"decorator_after_statement", "mark 1\n@contextmanager\ndef f():\n    yield\n", 2, 1,
+       "declarations ('@...') must come before the first statement"},
+      {"decorator_nested", "with A():\n    @contextmanager\n", 2, 5,
+       "declarations ('@...') are only allowed at top level"},
+      {"yield_twice", "yield yield\n", 1, 7, "expected an expression after 'yield', found 'yield'"},
+      {"yield_two_values", "yield 1 2\n", 1, 9, "expected newline after the 'yield' value"},
       {"literal_statement", "None\n", 1, 1, "expected a statement, found 'None'"},
       {"bad_raise_two_operands", "raise KeyError IndexError\n", 1, 16,
        "expected 'from' or newline after the operand of 'raise', found 'IndexError'"},
@@ -356,7 +461,7 @@ const std::vector<malformed>& malformed_inputs() {
       {"exit_without_param", "cm A:\n    exit:\n        pass\nmark 1\n", 2, 9,
        "expected '(' after 'exit'"},
       {"bad_param_type", "def f(a: int):\n    pass\nmark 1\n", 1, 10,
-       "expected parameter type 'exception' or 'value', found 'int'"},
+       "expected parameter type 'exception', 'stack' or 'value', found 'int'"},
       {"exit_function_two_params", "def f(*a, b):\n    pass\nmark 1\n", 1, 9,
        "expected ')' after the exit function's parameter"},
       {"mark_without_value", "mark\n", 1, 5, "expected an expression after 'mark', found newline"},

@@ -78,6 +78,53 @@ const std::vector<std::string>& rich_programs() {
       "    return e\n"
       "with M(C) as m:\n"
       "    mark m\n",
+      // if / if not / else, narrowing, stack parameters; loosely written.
+      "def push_more(s:stack,v,):\n"
+      "  s.callback(leaf,v)\n"
+      "def leaf(v):\n"
+      "  if   not v :\n"
+      "      pass\n"
+      "  else:\n"
+      "      mark v\n"
+      "cm Reraise(s: stack):\n"
+      "  exit(exc):\n"
+      "    if exc:\n"
+      "        if exc:\n"
+      "          raise exc\n"
+      "    else:\n"
+      "        push_more(s, exc)\n"
+      "with ExitStack() as stack:\n"
+      "    stack.callback(push_more, stack, 1)\n"
+      "    with Reraise(stack):\n"
+      "        if stack:\n"
+      "            raise KeyError\n",
+      // Generators and decorators, loosely written.
+      "cm Guard(tag):\n"
+      "  exit(exc):\n"
+      "    return True\n"
+      "@contextmanager\n"
+      "def gen(a,e:exception,):\n"
+      "  try:\n"
+      "      yield   a\n"
+      "  except KeyError as k:\n"
+      "      yield\n"
+      "  finally:\n"
+      "      with ExitStack() as s:\n"
+      "          if not a:\n"
+      "              yield s\n"
+      "  return\n"
+      "@gen( 1 , KeyError('x'), )\n"
+      "def f(x):\n"
+      "  mark x\n"
+      "@Guard(gen)\n"
+      "def on_exit(*exc):\n"
+      "  pass\n"
+      "with gen(2, KeyError) as v:\n"
+      "    f(v)\n"
+      "with ExitStack() as stack:\n"
+      "    stack.push(gen(0, KeyError))\n"
+      "    stack.push(on_exit)\n"
+      "    stack.callback(f, 3)\n",
       // Deep but legal nesting.
       [] {
         std::string s;
@@ -177,7 +224,7 @@ TEST(RoundTrip, BuiltProgram) {
   program p;
   p.classes.push_back(class_decl{"Boom", "RuntimeError", {}});
   p.functions.push_back(function_decl{
-      "f", {{"x", param_type::value}}, false, {s(mark_stmt{{e(name_ref{"x"})}})}, {}});
+      "f", {{"x", param_type::value}}, false, {s(mark_stmt{{e(name_ref{"x"})}})}, {}, false, {}});
   with_stmt w;
   w.items.push_back(with_item{e(call_expr{"ExitStack", {}, {}}), "stack"});
   w.body.push_back(s(expr_stmt{e(method_call{

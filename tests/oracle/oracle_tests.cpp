@@ -580,6 +580,206 @@ outcome ok
                "x19");
 }
 
+program loaded(const char* text) {
+  ctxmodel::load_result r = ctxmodel::load(text, "test.ctx");
+  EXPECT_TRUE(r.program) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return r.program ? *r.program : program{};
+}
+
+// Python truthiness decides `if NAME:` (None, False, 0 and '' are false; classes, exceptions,
+// managers and functions true).
+TEST(Oracle, IfTruthiness) {
+  expect_trace(loaded(R"(def check(v):
+    if v:
+        mark 'true', v
+    else:
+        mark 'false', v
+    if not v:
+        mark 'not'
+check(None)
+check(False)
+check(0)
+check('')
+check(True)
+check(-7)
+check('a')
+check(KeyError)
+check(KeyError())
+check(ExitStack())
+check(nullcontext())
+check(check)
+)"),
+               R"(call check(None)
+mark 'false' None
+mark 'not'
+call check(False)
+mark 'false' False
+mark 'not'
+call check(0)
+mark 'false' 0
+mark 'not'
+call check('')
+mark 'false' ''
+mark 'not'
+call check(True)
+mark 'true' True
+call check(-7)
+mark 'true' -7
+call check('a')
+mark 'true' 'a'
+call check(KeyError)
+mark 'true' KeyError
+call check(#1 KeyError())
+mark 'true' #1 KeyError()
+call check(<ExitStack>)
+mark 'true' <ExitStack>
+call check(<nullcontext>)
+mark 'true' <nullcontext>
+call check(<function check>)
+mark 'true' <function check>
+outcome ok
+)",
+               "if_truthiness");
+}
+
+// An exit function narrowed by `if exc:` re-raises what it received; a function given the stack
+// pushes onto it during the unwind, and what it pushes runs next (catalogue W8, X9). Setting
+// __cause__ sets __suppress_context__ too.
+TEST(Oracle, NarrowedExitParameterAndStackParameter) {
+  expect_trace(loaded(R"(def reraise(*exc):
+    if exc:
+        exc.__cause__ = exc
+        raise exc
+    mark 'no exception'
+def leaf(v):
+    mark v
+def push_more(s: stack, v):
+    s.callback(leaf, v)
+    s.push(reraise)
+try:
+    with ExitStack() as stack:
+        stack.push(reraise)
+        stack.callback(push_more, stack, 'pushed')
+        raise KeyError('body')
+except KeyError as e:
+    mark e
+)"),
+               R"(call push_more(<ExitStack>, 'pushed')
+call reraise(#1 KeyError('body'))
+call leaf('pushed')
+mark 'pushed'
+call reraise(#1 KeyError('body') cause=(#1) suppress_context)
+mark #1 KeyError('body') cause=(#1) suppress_context
+outcome ok
+)",
+               "narrowed_exit_parameter");
+}
+
+// A yield inside a handler, inside a try: what is thrown in there chains to the generator's
+// own handled exception (KeyError), not to the caller's — the body's ValueError, then the
+// GeneratorExit of the close that follows "didn't stop after throw()" (G18). A generator cm
+// renders as <generator NAME>, the function as <function NAME>.
+TEST(Oracle, GeneratorYieldInsideAHandler) {
+  expect_trace(loaded(R"(@contextmanager
+def gen(tag):
+    try:
+        raise KeyError('handled')
+    except KeyError:
+        try:
+            yield tag
+        except ValueError as e:
+            mark 'caught', e
+        try:
+            yield 'again'
+        except GeneratorExit as g:
+            mark 'closing', g
+            raise
+with gen(1) as v:
+    mark v, gen
+    raise ValueError('thrown')
+)"),
+               R"trace(call gen(1)
+mark 1 <function gen>
+mark 'caught' #1 ValueError('thrown') context=(#2 KeyError('handled'))
+mark 'closing' #3 GeneratorExit() context=(#2 KeyError('handled'))
+outcome raised #4 RuntimeError("generator didn't stop after throw()") context=(#1 ValueError('thrown') context=(#2 KeyError('handled')))
+)trace",
+               "generator_yield_inside_handler");
+}
+
+// Decorators (D1-D3): the class-based cm made once at the definition (its argument is the same
+// object on every call) is re-entered per call and suppresses (the call returns None); the
+// @contextmanager one makes a fresh generator per call; nothing runs before the first call.
+TEST(Oracle, Decorators) {
+  expect_trace(loaded(R"(cm Guard(tag):
+    enter:
+        return self
+    exit(exc):
+        mark 'guard exit', exc
+        if exc:
+            return True
+@contextmanager
+def fresh(n):
+    mark 'setup', n
+    yield
+    mark 'teardown', n
+@Guard(KeyError('once'))
+def f(x):
+    mark 'f', x
+    raise ValueError('f')
+@fresh(7)
+def g():
+    mark 'g'
+c = fresh(0)
+mark c, f, g
+f(1)
+f(2)
+g()
+g()
+)"),
+               R"(mark <generator fresh> <function f> <function g>
+enter Guard(#1 KeyError('once'))
+call f(1)
+mark 'f' 1
+exit Guard(#1 KeyError('once')) #2 ValueError('f')
+mark 'guard exit' #2 ValueError('f')
+enter Guard(#1 KeyError('once'))
+call f(2)
+mark 'f' 2
+exit Guard(#1 KeyError('once')) #3 ValueError('f')
+mark 'guard exit' #3 ValueError('f')
+call fresh(7)
+mark 'setup' 7
+call g()
+mark 'g'
+mark 'teardown' 7
+call fresh(7)
+mark 'setup' 7
+call g()
+mark 'g'
+mark 'teardown' 7
+outcome ok
+)",
+               "decorators");
+}
+
+// Built in code: a generator whose yield sits in a with inside a finally, under `if not`.
+TEST(Oracle, BuiltGenerator) {
+  program p;
+  p.functions = {generator_function(
+      "gen", {"n"},
+      {try_({mark({name("n")})}, {},
+            block{if_("n", {with({item(nullcontext({name("n")}), "v")}, {yield_(name("v"))})},
+                      std::nullopt, true)})})};
+  p.main = {with({item(new_generator("gen", {num(0)}), "x")}, {mark({name("x")})})};
+  expect_trace(p, R"(call gen(0)
+mark 0
+mark 0
+outcome ok
+)",
+               "built_generator");
+}
+
 TEST(Oracle, RunsAreIndependent) {
   // Numbering restarts and the reused classes carry nothing over.
   std::string first = oracle_text(exit_stack_chaining());

@@ -150,12 +150,36 @@ inline ctxmodel::cm_decl cm(std::string name, std::vector<std::string> names, cm
 inline ctxmodel::function_decl function(std::string name, std::vector<std::string> names,
                                         block body) {
   return ctxmodel::function_decl{
-      std::move(name), params(std::move(names)), false, std::move(body), {}};
+      std::move(name), params(std::move(names)), false, std::move(body), {}, false, {}};
 }
 // `def NAME(*EXC):`
 inline ctxmodel::function_decl exit_function(std::string name, std::string exc, block body) {
   return ctxmodel::function_decl{
-      std::move(name), params({std::move(exc)}), true, std::move(body), {}};
+      std::move(name), params({std::move(exc)}), true, std::move(body), {}, false, {}};
+}
+// `@contextmanager def NAME(PARAMS):`
+inline ctxmodel::function_decl generator_function(std::string name, std::vector<std::string> names,
+                                                  block body) {
+  return ctxmodel::function_decl{
+      std::move(name), params(std::move(names)), false, std::move(body), {}, true, {}};
+}
+// `@DECORATOR def NAME(PARAMS):`; the decorator is a new_cm or new_generator call.
+inline ctxmodel::function_decl decorated_function(expr decorator, std::string name,
+                                                  std::vector<std::string> names, block body) {
+  return ctxmodel::function_decl{
+      std::move(name), params(std::move(names)), false, std::move(body), {},
+      false,           std::move(decorator)};
+}
+inline expr new_generator(std::string function, exprs args = {}) {
+  return call(call_kind::new_generator, std::move(function), std::move(args));
+}
+inline stmt yield_(std::optional<expr> value = std::nullopt) {
+  return s(ctxmodel::yield_stmt{std::move(value)});
+}
+inline stmt if_(std::string name, block then_block, std::optional<block> else_block = {},
+                bool negated = false) {
+  return s(ctxmodel::if_stmt{
+      std::move(name), negated, std::move(then_block), std::move(else_block), {}});
 }
 
 }  // namespace build

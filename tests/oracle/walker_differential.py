@@ -16,9 +16,10 @@ import traceback
 sys.path.insert(0, sys.argv[1])
 import ctxexport  # noqa: E402
 import ctxwalker  # noqa: E402
-from ctxwalker import (ASSIGN, CALL, CONST, EXPR, MARK, METHOD, NAME, NEW_CLOSING,  # noqa: E402
-                       NEW_CM, NEW_EXCEPTION, NEW_EXIT_STACK, NEW_NULLCONTEXT, NEW_SUPPRESS,
-                       PASS, RAISE, RETURN, SET_ATTR, TRY, TUPLE, WITH)
+from ctxwalker import (ASSIGN, CALL, CONST, EXPR, IF, MARK, METHOD, NAME,  # noqa: E402
+                       NEW_CLOSING, NEW_CM, NEW_EXCEPTION, NEW_EXIT_STACK, NEW_GENERATOR,
+                       NEW_NULLCONTEXT, NEW_SUPPRESS, PASS, RAISE, RETURN, SET_ATTR, TRY, TUPLE,
+                       WITH, YIELD)
 
 with open(ctxexport.__file__.replace('ctxexport.py', 'ctxtrace.py')) as prelude:
     ctxexport.PRELUDE = prelude.read()
@@ -69,8 +70,10 @@ class Generator:
         x = self.random.random()
         if in_function:  # nothing that could recurse into the cm's own methods
             x = 0.45 + self.random.random() * 0.3
-        if x < 0.3:
+        if x < 0.22:
             return (NEW_CM, self.random.choice(['C0', 'C1']), (self.value(scope),))
+        if x < 0.3:
+            return (NEW_GENERATOR, 'k', (self.value(scope),))
         if x < 0.45:
             return (NEW_EXIT_STACK,)
         if x < 0.6:
@@ -98,6 +101,8 @@ class Generator:
         x = self.random.random()
         in_function = context.get('function', False)
         stacks = [n for n, k in scope.items() if k == 'stack']
+        if context.get('generator') and self.chance(0.15):
+            return (YIELD, None if self.chance(0.3) else self.value(scope))
         if x < 0.15:
             return (MARK, tuple(self.value(scope) for _ in range(self.random.randint(1, 3))))
         if x < 0.22:
@@ -113,6 +118,8 @@ class Generator:
                 return (RAISE, exc, self.random.choice([(CONST, None), self.exception(scope)]))
             return (RAISE, exc)
         if x < 0.36 and in_function:
+            if context.get('generator'):
+                return (RETURN, None)  # a generator's return takes no value (the checker)
             result = (NAME, 'self') if context.get('method') else (CONST, 1)
             return (RETURN, self.random.choice([None, (CONST, True), (CONST, False), result]))
         if x < 0.5 and depth > 0:
@@ -126,6 +133,19 @@ class Generator:
                     inner[name] = 'stack' if manager[0] == NEW_EXIT_STACK else 'val'
                 items.append((manager, name))
             return (WITH, tuple(items), self.block(inner, depth - 1, context))
+        if x < 0.56 and depth > 0:
+            # `if NAME:`; an exit parameter ('opt': None or an exception object) is an
+            # exception object where the condition holds.
+            name = self.random.choice(list(scope) + ['E1', 'f'])
+            negated = self.chance(0.4)
+            narrowed = dict(scope)
+            if scope.get(name) == 'opt':
+                narrowed[name] = 'exc'
+            then = self.block(scope if negated else narrowed, depth - 1, context)
+            other = None
+            if self.chance(0.5):
+                other = self.block(narrowed if negated else scope, depth - 1, context)
+            return (IF, name, negated, then, other)
         if x < 0.65 and depth > 0:
             handlers = []
             for _ in range(self.random.randint(0, 2)):
@@ -156,6 +176,8 @@ class Generator:
                 return (EXPR, (METHOD, stack, 'callback', ((NAME, 'f'), self.value(scope))))
             if y < 0.45:
                 pushed = (NAME, 'g') if self.chance(0.6) else (NEW_CM, 'C0', (self.const(),))
+                if not in_function and self.chance(0.2):
+                    pushed = (NEW_GENERATOR, 'k', (self.const(),))  # exit before any enter (G20)
                 return (EXPR, (METHOD, stack, 'push', (pushed,)))
             if y < 0.65:
                 manager = self.manager(scope, in_function)
@@ -184,6 +206,18 @@ class Generator:
                     value = self.random.choice([(CONST, None), (NAME, self.random.choice(objects))])
                 return (SET_ATTR, self.random.choice(objects), attribute, value)
         if x < 0.95 and not in_function:
+            if stacks and self.chance(0.4):
+                # h(s: stack) pushes onto the stack it is given, possibly during its unwind.
+                stack = (NAME, self.random.choice(stacks))
+                if self.chance(0.5):
+                    return (EXPR, (CALL, 'h', (stack,)))
+                return (EXPR, (METHOD, stack[1], 'callback', ((NAME, 'h'), stack)))
+            if self.chance(0.4):  # decorated: inside C0 (the same instance) or a new k generator
+                called = self.random.choice(['d1', 'd2'])
+                if stacks and self.chance(0.3):
+                    return (EXPR, (METHOD, self.random.choice(stacks), 'callback',
+                                   ((NAME, called), self.value(scope))))
+                return (EXPR, (CALL, called, (self.value(scope),)))
             return (EXPR, (CALL, 'f', (self.value(scope),)))
         return (PASS,)
 
@@ -191,15 +225,40 @@ class Generator:
         method = {'function': True, 'method': True}
         function = {'function': True}
         plain = {'p': 'val', 'self': 'cm'}
-        with_exc = dict(plain, ex='val')
+        with_exc = dict(plain, ex='opt')
         cms = (('C0', ('p',), self.block(plain, 1, method), 'ex', self.block(with_exc, 1, method),
                 None),
                ('C1', ('p',), None if self.chance(0.5) else self.block(plain, 1, method), 'ex',
                 None if self.chance(0.5) else self.block(with_exc, 1, method),
                 self.block(plain, 1, method)))
-        functions = (('f', ('a',), False, self.block({'a': 'val'}, 1, function)),
-                     ('g', ('e',), True, self.block({'e': 'val'}, 1, function)))
+        generator = {'function': True, 'generator': True}
+        body = self.block({'p': 'val'}, 2, generator)
+        if not has_yield(body):
+            at = self.random.randint(0, len(body))
+            body = body[:at] + ((YIELD, (NAME, 'p')),) + body[at:]
+        functions = (('f', ('a',), False, self.block({'a': 'val'}, 1, function), False, None),
+                     ('g', ('e',), True, self.block({'e': 'opt'}, 1, function), False, None),
+                     ('h', ('s',), False, self.block({'s': 'stack'}, 1, function), False, None),
+                     ('k', ('p',), False, body, True, None),
+                     ('d1', ('a',), False, self.block({'a': 'val'}, 1, function), False,
+                      (NEW_CM, 'C0', (self.const(),))),
+                     ('d2', ('a',), False, self.block({'a': 'val'}, 1, function), False,
+                      (NEW_GENERATOR, 'k', (self.const(),))))
         return (CLASSES, cms, functions, self.block({}, 3, {}, size=self.random.randint(2, 8)))
+
+
+def has_yield(block):
+    for s in block or ():
+        if s[0] == YIELD:
+            return True
+        if s[0] == WITH and has_yield(s[2]):
+            return True
+        if s[0] == IF and (has_yield(s[3]) or has_yield(s[4])):
+            return True
+        if s[0] == TRY and (has_yield(s[1]) or has_yield(s[3])
+                            or any(has_yield(h[3]) for h in s[2])):
+            return True
+    return False
 
 
 def exported_trace(program):

@@ -63,6 +63,7 @@ enum class call_kind : std::uint8_t {
   new_nullcontext,
   new_closing,
   call_function,  // NAME(args...) of a declared non-exit function
+  new_generator,  // NAME(args...) of a @contextmanager function: a generator cm
 };
 
 struct call_expr {
@@ -162,8 +163,24 @@ struct try_stmt {
   bool operator==(const try_stmt&) const = default;
 };
 
+// `yield` / `yield EXPR`: only in @contextmanager functions.
+struct yield_stmt {
+  std::optional<expr> value;
+  bool operator==(const yield_stmt&) const = default;
+};
+
+// `if NAME:` / `if not NAME:` with an optional `else:`; Python truthiness of the named value.
+struct if_stmt {
+  std::string name;
+  bool negated = false;  // `if not NAME:`
+  block then_block;
+  std::optional<block> else_block;
+  source_pos name_at;
+  bool operator==(const if_stmt&) const = default;
+};
+
 using stmt_node = std::variant<pass_stmt, mark_stmt, assign_stmt, set_attribute_stmt, raise_stmt,
-                               return_stmt, expr_stmt, with_stmt, try_stmt>;
+                               return_stmt, expr_stmt, with_stmt, try_stmt, if_stmt, yield_stmt>;
 
 struct stmt {
   stmt_node node;
@@ -174,7 +191,7 @@ struct stmt {
 // ---------------------------------------------------------------------------------------------
 // Declarations
 
-enum class param_type : std::uint8_t { value, exception };
+enum class param_type : std::uint8_t { value, exception, stack };
 
 struct param {
   std::string name;
@@ -203,13 +220,18 @@ struct cm_decl {
 };
 
 // `def NAME(PARAMS):` or, with `exit_signature`, `def NAME(*EXC):` (an exit function: its only
-// parameter receives the exception, like __exit__).
+// parameter receives the exception, like __exit__). Above it, `@contextmanager` (`generator`:
+// calling it makes a generator cm, its body yields) or `@NAME(ARGS)` (`decorator`: a call
+// expression of a cm or @contextmanager function, evaluated once at the definition; each call of
+// the function runs inside that cm, as Python's ContextDecorator does).
 struct function_decl {
   std::string name;
   std::vector<param> params;
   bool exit_signature = false;
   block body;
   source_pos at;
+  bool generator = false;
+  std::optional<expr> decorator;
   bool operator==(const function_decl&) const = default;
 };
 
