@@ -621,3 +621,34 @@ TEST(Cancellation, AnAsyncExitMaySuppressIt) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+TEST(Asynccontextmanager, ExitOfANeverEnteredManagerBehavesLikeCPythons) {  // AG, G20
+  strings log;
+  auto make = [&]() -> ctxlib::asynccontextmanager<> {
+    log.push_back("started");
+    try {
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      log.push_back("closed");
+      throw;
+    }
+  };
+  auto pushed = make();
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(pushed.aexit(nullptr)); });
+  EXPECT_STREQ(ctxlib::exception_cast<ctxlib::runtime_error>(escaped)->what(),
+               "generator didn't stop");
+  EXPECT_EQ(log, (strings{"started", "closed"}));
+
+  log.clear();
+  auto unstarted = make();
+  EXPECT_FALSE(ctxlib::sync_wait(unstarted.aexit(std::make_exception_ptr(key_error("body")))));
+  EXPECT_TRUE(log.empty());
+  EXPECT_FALSE(ctxlib::sync_wait(unstarted.aexit(nullptr)));
+}
+
+}  // namespace

@@ -255,3 +255,48 @@ TEST(Contextmanager, EnterErrorsChainToTheExceptionBeingHandled) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+using strings = std::vector<std::string>;
+
+// G20: an exit pushed without entering. With no exception the coroutine starts, yields, and
+// is closed after "didn't stop" (its cleanup runs); with one, the exception comes back without
+// the coroutine running at all.
+TEST(Contextmanager, ExitOfANeverEnteredManagerBehavesLikeCPythons) {
+  strings log;
+  auto make = [&]() -> ctxlib::contextmanager<> {
+    log.push_back("started");
+    try {
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      log.push_back("closed");
+      throw;
+    }
+  };
+  auto pushed = make();
+  auto escaped = thrown_by([&] { pushed.exit(nullptr); });
+  EXPECT_STREQ(ctxlib::exception_cast<ctxlib::runtime_error>(escaped)->what(),
+               "generator didn't stop");
+  EXPECT_EQ(log, (strings{"started", "closed"}));
+
+  log.clear();
+  auto unstarted = make();
+  std::exception_ptr body = std::make_exception_ptr(key_error("body"));
+  EXPECT_FALSE(unstarted.exit(body));
+  EXPECT_TRUE(log.empty());
+  EXPECT_FALSE(unstarted.exit(nullptr));  // finished: like next() on a closed generator
+}
+
+TEST(Contextmanager, ExitingTwiceDoesNotResumeAFinishedCoroutine) {
+  strings log;
+  auto cm = tag(log, "t");
+  cm.enter();
+  EXPECT_FALSE(cm.exit(nullptr));
+  EXPECT_FALSE(cm.exit(nullptr));
+  EXPECT_FALSE(cm.exit(std::make_exception_ptr(value_error("late"))));
+  EXPECT_EQ(log, (strings{"<t>", "</t>"}));
+}
+
+}  // namespace

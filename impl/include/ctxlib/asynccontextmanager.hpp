@@ -171,7 +171,10 @@ class [[nodiscard]] asynccontextmanager {
   using entered_type = typename detail::entered<T>::type;
 
   asynccontextmanager(asynccontextmanager&& other) noexcept
-      : coroutine_(std::exchange(other.coroutine_, nullptr)), entered_(other.entered_) {}
+      : coroutine_(std::exchange(other.coroutine_, nullptr)),
+        entered_(other.entered_),
+        started_(other.started_),
+        closed_before_start_(other.closed_before_start_) {}
   asynccontextmanager& operator=(asynccontextmanager&&) = delete;
   asynccontextmanager(const asynccontextmanager&) = delete;
   ~asynccontextmanager() {
@@ -184,8 +187,8 @@ class [[nodiscard]] asynccontextmanager {
       raise(attribute_error("'_AsyncGeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
-    co_await resume();
-    if (coroutine_.done()) {
+    if (!finished()) co_await resume();
+    if (finished()) {
       if (promise().raised_) std::rethrow_exception(promise().raised_);
       try {
         raise(stop_async_iteration());  // chained like every raise, as CPython does
@@ -197,20 +200,24 @@ class [[nodiscard]] asynccontextmanager {
   }
 
   // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
-  // CPython's _AsyncGeneratorContextManager.__aexit__ does.
+  // CPython's _AsyncGeneratorContextManager.__aexit__ does (finished and never-started
+  // coroutines behave as async generators do, as in contextmanager::exit).
   task<bool> aexit(std::exception_ptr exception) {
     if (!exception) {
+      if (finished()) co_return false;
       co_await resume();
-      if (coroutine_.done()) {
+      if (finished()) {
         if (promise().raised_) std::rethrow_exception(promise().raised_);
         co_return false;
       }
       co_await fail_and_close("generator didn't stop");
     }
+    if (!started_) closed_before_start_ = started_ = true;
+    if (finished()) co_return false;
     promise().delivered_ = exception;
     promise().chain_delivered_ = false;
     co_await resume();
-    if (!coroutine_.done()) co_await fail_and_close("generator didn't stop after athrow()");
+    if (!finished()) co_await fail_and_close("generator didn't stop after athrow()");
     co_return detail::decide_after_throw(
         promise().raised_, exception,
         exception_cast<stop_iteration>(exception) != nullptr ||
@@ -223,7 +230,16 @@ class [[nodiscard]] asynccontextmanager {
       : coroutine_(coroutine) {}
 
   promise_type& promise() const noexcept { return coroutine_.promise(); }
-  detail::resume_generator<promise_type> resume() const noexcept { return {coroutine_}; }
+
+  bool finished() const noexcept { return closed_before_start_ || coroutine_.done(); }
+
+  // Runs the coroutine to its next suspension point handed back to us; `raised_` then tells
+  // what escaped this step.
+  detail::resume_generator<promise_type> resume() noexcept {
+    started_ = true;
+    promise().raised_ = nullptr;
+    return {coroutine_};
+  }
 
   // `raise RuntimeError(message)` in a try whose finally awaits aclose() (CPython 3.11.7). A
   // handler cannot await, so the error is held while aclose() runs, as the exception handled.
@@ -238,11 +254,12 @@ class [[nodiscard]] asynccontextmanager {
 
   // Python's agen.aclose(): GeneratorExit at the co_yield of a suspended coroutine.
   task<> aclose() {
-    if (!entered_ || coroutine_.done()) co_return;
+    if (!started_) closed_before_start_ = started_ = true;
+    if (finished()) co_return;
     promise().delivered_ = std::make_exception_ptr(generator_exit());
     promise().chain_delivered_ = true;
     co_await resume();
-    if (!coroutine_.done()) raise(runtime_error("async generator ignored GeneratorExit"));
+    if (!finished()) raise(runtime_error("async generator ignored GeneratorExit"));
     std::exception_ptr escaped = promise().raised_;
     if (escaped && exception_cast<generator_exit>(escaped) == nullptr) {
       std::rethrow_exception(escaped);
@@ -251,6 +268,8 @@ class [[nodiscard]] asynccontextmanager {
 
   std::coroutine_handle<promise_type> coroutine_;
   bool entered_ = false;
+  bool started_ = false;
+  bool closed_before_start_ = false;
 };
 
 template <class T>

@@ -206,7 +206,10 @@ class [[nodiscard]] contextmanager {
   using promise_type = detail::contextmanager_promise<T>;
 
   contextmanager(contextmanager&& other) noexcept
-      : coroutine_(std::exchange(other.coroutine_, nullptr)), entered_(other.entered_) {}
+      : coroutine_(std::exchange(other.coroutine_, nullptr)),
+        entered_(other.entered_),
+        started_(other.started_),
+        closed_before_start_(other.closed_before_start_) {}
   contextmanager& operator=(contextmanager&&) = delete;
   contextmanager(const contextmanager&) = delete;
   ~contextmanager() { destroy(); }
@@ -217,8 +220,8 @@ class [[nodiscard]] contextmanager {
       raise(attribute_error("'_GeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
-    coroutine_.resume();
-    if (coroutine_.done()) {
+    if (!finished()) resume();
+    if (finished()) {
       if (promise().raised_) std::rethrow_exception(promise().raised_);
       try {
         raise(stop_iteration());  // chained like every raise, as CPython does
@@ -230,20 +233,25 @@ class [[nodiscard]] contextmanager {
   }
 
   // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
-  // CPython's _GeneratorContextManager.__exit__ does.
+  // CPython's _GeneratorContextManager.__exit__ does. Like a generator, a coroutine that has
+  // finished gives StopIteration to next() and raises what is thrown into it, and one that has
+  // not started raises it without running (G20).
   bool exit(const std::exception_ptr& exception) {
     if (!exception) {
-      coroutine_.resume();
-      if (coroutine_.done()) {
+      if (finished()) return false;
+      resume();
+      if (finished()) {
         if (promise().raised_) std::rethrow_exception(promise().raised_);
         return false;
       }
       fail_and_close("generator didn't stop");
     }
+    if (!started_) closed_before_start_ = started_ = true;
+    if (finished()) return false;  // the exception is raised as it is: the same object
     promise().delivered_ = exception;
     promise().chain_delivered_ = false;
-    coroutine_.resume();
-    if (!coroutine_.done()) fail_and_close("generator didn't stop after throw()");
+    resume();
+    if (!finished()) fail_and_close("generator didn't stop after throw()");
     return detail::decide_after_throw(promise().raised_, exception,
                                       exception_cast<stop_iteration>(exception) != nullptr);
   }
@@ -255,6 +263,15 @@ class [[nodiscard]] contextmanager {
 
   promise_type& promise() const noexcept { return coroutine_.promise(); }
 
+  bool finished() const noexcept { return closed_before_start_ || coroutine_.done(); }
+
+  // Runs the coroutine to its next suspension; `raised_` then tells what escaped this step.
+  void resume() {
+    started_ = true;
+    promise().raised_ = nullptr;
+    coroutine_.resume();
+  }
+
   [[noreturn]] void fail_and_close(const char* message) {
     try {
       raise(runtime_error(message));
@@ -264,22 +281,26 @@ class [[nodiscard]] contextmanager {
     }
   }
 
-  // Python's generator.close(): GeneratorExit at the co_yield of a suspended coroutine.
+  // Python's generator.close(): GeneratorExit at the co_yield of a suspended coroutine; a
+  // coroutine that never started is just marked finished.
   void close() {
-    if (!entered_ || coroutine_.done()) return;
+    if (!started_) closed_before_start_ = started_ = true;
+    if (finished()) return;
     promise().delivered_ = std::make_exception_ptr(generator_exit());
     promise().chain_delivered_ = true;
-    coroutine_.resume();
-    if (!coroutine_.done()) raise(runtime_error("generator ignored GeneratorExit"));
+    resume();
+    if (!finished()) raise(runtime_error("generator ignored GeneratorExit"));
     std::exception_ptr raised = promise().raised_;
     if (raised && exception_cast<generator_exit>(raised) == nullptr) std::rethrow_exception(raised);
   }
 
   void destroy() noexcept {
     if (coroutine_ == nullptr) return;
-    try {
-      close();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): CPython reports it as unraisable
+    if (started_) {
+      try {
+        close();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): CPython reports it as unraisable
+      }
     }
     coroutine_.destroy();
     coroutine_ = nullptr;
@@ -287,6 +308,8 @@ class [[nodiscard]] contextmanager {
 
   std::coroutine_handle<promise_type> coroutine_;
   bool entered_ = false;
+  bool started_ = false;
+  bool closed_before_start_ = false;
 };
 
 template <class T>
