@@ -10,7 +10,7 @@ namespace ctxmodel {
 namespace {
 
 // Every base precedes its subclasses.
-constexpr std::array<builtin_exception_class, 21> table = {{
+constexpr std::array<builtin_exception_class, 22> table = {{
     {"BaseException", ""},
     {"Exception", "BaseException"},
     {"ArithmeticError", "Exception"},
@@ -32,6 +32,7 @@ constexpr std::array<builtin_exception_class, 21> table = {{
     {"GeneratorExit", "BaseException"},
     {"KeyboardInterrupt", "BaseException"},
     {"SystemExit", "BaseException"},
+    {"CancelledError", "BaseException"},  // asyncio.CancelledError (not in builtins)
 }};
 
 }  // namespace

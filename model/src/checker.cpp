@@ -34,6 +34,8 @@ enum class kind : std::uint8_t {
   exception,
   exception_or_none,
   stack,
+  async_stack,    // an AsyncExitStack
+  neutral_stack,  // a NeutralExitStack
   cm,
   any /* after an error */
 };
@@ -48,6 +50,10 @@ std::string kind_name(kind k) {
       return "exception or None";
     case kind::stack:
       return "stack";
+    case kind::async_stack:
+      return "async stack";
+    case kind::neutral_stack:
+      return "neutral stack";
     case kind::cm:
       return "cm";
     case kind::any:
@@ -69,6 +75,7 @@ struct vtype {
   bool may_be_object = false;        // exception kind
   std::set<std::string> declared;    // cm kind: may be an instance of these declared cms
   std::set<std::string> closing;     // cm kind: may be closing(an instance of these cms)
+  std::set<std::string> aclosing;    // cm kind: may be aclosing(an instance of these acms)
   std::set<std::string> generators;  // cm kind: may be a generator cm of these functions
   bool suppress = false;             // cm kind: may be a suppress
   vtype_ptr nullcontext;             // cm kind: may be a nullcontext binding this (else null)
@@ -135,6 +142,7 @@ void join_into(vtype& a, const vtype& b) {
   a.may_be_object |= b.may_be_object;
   a.declared.insert(b.declared.begin(), b.declared.end());
   a.closing.insert(b.closing.begin(), b.closing.end());
+  a.aclosing.insert(b.aclosing.begin(), b.aclosing.end());
   a.generators.insert(b.generators.begin(), b.generators.end());
   a.suppress |= b.suppress;
   if (b.nullcontext && a.nullcontext != b.nullcontext)
@@ -155,7 +163,8 @@ vtype loose_join(const vtype& a, const vtype& b) {
 }
 
 bool is_manager(const vtype& t) {
-  return t.k == kind::cm || t.k == kind::stack || t.k == kind::any;
+  return t.k == kind::cm || t.k == kind::stack || t.k == kind::async_stack ||
+         t.k == kind::neutral_stack || t.k == kind::any;
 }
 
 struct variable {
@@ -175,6 +184,7 @@ struct frame {
   int handlers = 0;                       // enclosing except handlers (for bare raise)
   std::vector<vtype>* returns = nullptr;  // set while checking an `enter` block
   std::vector<vtype>* yields = nullptr;   // set while checking a @contextmanager function
+  bool async_ok = false;                  // may await: top level, async defs, acm members
 };
 
 struct edge {
@@ -227,7 +237,8 @@ class checker {
     if (name[0] == '_') return "names starting with '_' are reserved for generated code";
     if (name == "self") return "'self' is reserved for the instance in cm methods";
     if (detail::is_library_constructor(name)) return q(name) + " names a contextlib constructor";
-    if (detail::is_library_decorator(name)) return q(name) + " is the decorator @contextmanager";
+    if (detail::is_library_decorator(name)) return q(name) + " names a contextlib decorator";
+    if (detail::is_library_function(name)) return q(name) + " is reserved for 'await sleep()'";
     if (find_builtin_exception_class(name)) return q(name) + " names a built-in exception class";
     return "";
   }
@@ -355,6 +366,8 @@ class checker {
   // What `with X as v` binds when X has type t.
   vtype as_type(const vtype& t) {
     if (t.k == kind::stack) return of_kind(kind::stack);
+    if (t.k == kind::async_stack) return of_kind(kind::async_stack);
+    if (t.k == kind::neutral_stack) return of_kind(kind::neutral_stack);
     if (t.k != kind::cm) return any_type();
     std::optional<vtype> r;
     auto add = [&](const vtype& one) { r = r ? loose_join(*r, one) : one; };
@@ -367,6 +380,11 @@ class checker {
       closed.declared = t.closing;
       add(closed);
     }
+    if (!t.aclosing.empty()) {
+      vtype closed = of_kind(kind::cm);
+      closed.declared = t.aclosing;
+      add(closed);
+    }
     return r ? *r : value_type();
   }
 
@@ -375,6 +393,7 @@ class checker {
     if (t.k != kind::cm) return;
     for (const auto& name : t.declared) add_edge(name, at);
     for (const auto& name : t.closing) add_edge(name, at);
+    for (const auto& name : t.aclosing) add_edge(name, at);
     for (const auto& name : t.generators) add_edge(name, at);
   }
   void add_edge(const std::string& to, source_pos at) {
@@ -485,11 +504,25 @@ class checker {
       else
         bind(c.exit_param, exception_or_none_type(), c.at, true);
     }
+    cur().async_ok = c.is_async;
     check_block(body, c.at, 2);
     frames_.pop_back();
   }
 
   void check_function(function_decl& f) {
+    if (f.is_async && f.generator)
+      error(f.at, "@contextmanager cannot decorate an async def (use @asynccontextmanager)");
+    if (f.is_async && f.decorator) {
+      // AsyncContextDecorator: an acm instance, made once where the function is defined.
+      auto* c = std::get_if<call_expr>(&f.decorator->node);
+      const cm_decl* cm = c ? find_cm(c->callee) : nullptr;
+      if (!cm || !cm->is_async) {
+        error(f.decorator->at,
+              "a decorator above an async def must be an acm (AsyncContextDecorator), found " +
+                  (c ? q(c->callee) : std::string("an expression")));
+        return;
+      }
+    }
     if (f.generator) {
       if (f.exit_signature)
         error(f.at, "@contextmanager function " + q(f.name) +
@@ -519,6 +552,10 @@ class checker {
       return;
     }
     const function_decl* target = find_function(c->callee);
+    if (const cm_decl* cm = find_cm(c->callee); cm && cm->is_async && !f.is_async) {
+      error(d.at, "acm " + q(c->callee) + " can only decorate an async def");
+      return;
+    }
     if (!find_cm(c->callee) && !(target && target->generator)) {
       error(d.at, "a decorator must be a cm or a @contextmanager function, found " + q(c->callee));
       return;
@@ -565,6 +602,7 @@ class checker {
     } else {
       check_params(f.params, f.at, false);
     }
+    cur().async_ok = f.is_async;
     check_block(f.body, f.at, 1);
     frames_.pop_back();
   }
@@ -573,6 +611,7 @@ class checker {
     frames_.push_back(frame{});
     if (p_.main.empty())
       error(source_pos{1, 1}, "a program needs at least one top-level statement");
+    cur().async_ok = true;  // top-level code may await: the program then runs as a coroutine
     push_scope();
     for (auto& s : p_.main) check_stmt(s, 0);
     frames_.pop_back();
@@ -687,17 +726,77 @@ class checker {
           "function or of an exit-stack method");
   }
 
+  // Why a manager of type t cannot be entered by `with` (is_async false) or `async with`, or "".
+  std::string manager_mismatch(const vtype& t, bool is_async) const {
+    if (t.k == kind::any) return "";
+    if (t.k == kind::async_stack)
+      return is_async ? "" : "an AsyncExitStack is an async context manager (use 'async with')";
+    if (t.k == kind::neutral_stack)
+      return is_async ? "" : "a NeutralExitStack is an async context manager (use 'async with')";
+    if (!is_async) {
+      if (!t.aclosing.empty()) return "aclosing is an async context manager (use 'async with')";
+      for (const auto& name : t.declared)
+        if (const cm_decl* d = find_cm(name); d && d->is_async)
+          return "may be an instance of acm " + q(name) + " (enter it with 'async with')";
+      return "";
+    }
+    if (t.k == kind::stack) return "an ExitStack is not an async context manager";
+    if (t.suppress) return "suppress is not an async context manager";
+    if (!t.closing.empty()) return "closing is not an async context manager";
+    if (!t.generators.empty()) return "a @contextmanager generator is not an async context manager";
+    for (const auto& name : t.declared)
+      if (const cm_decl* d = find_cm(name); d && !d->is_async)
+        return "may be an instance of cm " + q(name) + " (enter it with 'with')";
+    return "";
+  }
+
+  void check_node(await_stmt& a, source_pos at, int) {
+    if (!cur().async_ok)
+      error(at, "'await' is only allowed at top level, in async defs and in acm members");
+    auto* c = std::get_if<call_expr>(&a.call.node);
+    if (!c) {
+      error(a.call.at, "'await' needs a call: await NAME(ARGS) or await sleep()");
+      return;
+    }
+    c->kind = call_kind::unresolved;
+    if (c->callee == "sleep" && !lookup(c->callee)) {
+      c->kind = call_kind::sleep;
+      if (!c->args.empty())
+        error(a.call.at, "'sleep' takes no arguments (await sleep() suspends once)");
+      return;
+    }
+    const function_decl* f = lookup(c->callee) ? nullptr : find_function(c->callee);
+    if (!f || !f->is_async || f->generator || f->exit_signature) {
+      error(a.call.at,
+            "'await' needs a call of an async def (not an exit function) or sleep(), "
+            "found " +
+                q(c->callee));
+      for (auto& x : c->args) value_of(x, 2);
+      return;
+    }
+    c->kind = call_kind::call_function;
+    arguments(c->args, f->params, c->callee, a.call.at, 1);
+    add_edge(c->callee, a.call.at);
+  }
+
   void check_node(with_stmt& w, source_pos at, int level) {
     if (w.items.empty()) error(at, "'with' needs at least one item");
+    if (w.is_async && !cur().async_ok)
+      error(at, "'async with' is only allowed at top level, in async defs and in acm members");
     // The as-names are visible in the later items and in the body, not after the statement:
     // if a later item fails and an earlier one suppresses, they may never have been bound.
     push_scope();
     for (auto& item : w.items) {
       vtype t = value_of(item.manager, 1);
-      if (!is_manager(t))
-        error(item.manager.at, "'with' needs a context manager, found " + describe(t));
-      else
+      if (!is_manager(t)) {
+        error(item.manager.at, std::string(w.is_async ? "'async with'" : "'with'") +
+                                   " needs a context manager, found " + describe(t));
+      } else if (std::string why = manager_mismatch(t, w.is_async); !why.empty()) {
+        error(item.manager.at,
+              std::string(w.is_async ? "'async with'" : "'with'") + ": the manager " + why);
+      } else {
         add_manager_edges(t, item.manager.at);
+      }
       if (item.as) bind(*item.as, is_manager(t) ? as_type(t) : any_type(), item.manager.at);
     }
     check_block(w.body, at, level + 1);
@@ -779,6 +878,10 @@ class checker {
         return "an exception or None";
       case kind::stack:
         return "an ExitStack";
+      case kind::async_stack:
+        return "an AsyncExitStack";
+      case kind::neutral_stack:
+        return "a NeutralExitStack";
       case kind::cm:
         return "a context manager";
       case kind::value:
@@ -942,6 +1045,7 @@ class checker {
       c.kind = call_kind::call_function;
       arguments(c.args, f->params, n, at, depth);
       add_edge(n, at);
+      if (f->is_async) error(at, "async def " + q(n) + " must be awaited: await " + n + "(...)");
       if (!statement)
         error(at, "a call of function " + q(n) +
                       " is a statement; its result cannot be used as a value");
@@ -953,6 +1057,46 @@ class checker {
         error(at, "'ExitStack' takes no arguments, got " + std::to_string(c.args.size()));
       for (auto& a : c.args) value_of(a, depth + 1);
       return of_kind(kind::stack);
+    }
+    if (n == "AsyncExitStack") {
+      c.kind = call_kind::new_async_exit_stack;
+      if (!c.args.empty())
+        error(at, "'AsyncExitStack' takes no arguments, got " + std::to_string(c.args.size()));
+      for (auto& a : c.args) value_of(a, depth + 1);
+      return of_kind(kind::async_stack);
+    }
+    if (n == "NeutralExitStack") {
+      c.kind = call_kind::new_neutral_exit_stack;
+      if (!c.args.empty())
+        error(at, "'NeutralExitStack' takes no arguments, got " + std::to_string(c.args.size()));
+      for (auto& a : c.args) value_of(a, depth + 1);
+      return of_kind(kind::neutral_stack);
+    }
+    if (n == "aclosing") {
+      c.kind = call_kind::new_aclosing;
+      if (c.args.size() != 1) {
+        error(at, "'aclosing' takes 1 argument, got " + std::to_string(c.args.size()));
+        for (auto& a : c.args) value_of(a, depth + 1);
+        return any_type();
+      }
+      vtype t = value_of(c.args[0], depth + 1);
+      if (t.k == kind::any) return any_type();
+      // Certainly a direct instance of acms that all declare aclose.
+      bool closable = t.k == kind::cm && !t.declared.empty() && t.closing.empty() &&
+                      t.aclosing.empty() && !t.suppress && !t.nullcontext && t.generators.empty();
+      for (const auto& name : t.declared) {
+        const cm_decl* d = find_cm(name);
+        if (!d || !d->close || !d->is_async) closable = false;
+      }
+      if (!closable) {
+        error(
+            c.args[0].at,
+            "'aclosing' needs an instance of an acm that declares 'aclose', found " + describe(t));
+        return any_type();
+      }
+      vtype r = of_kind(kind::cm);
+      r.aclosing = t.declared;
+      return r;
     }
     if (n == "suppress") {
       c.kind = call_kind::new_suppress;
@@ -978,11 +1122,11 @@ class checker {
       vtype t = value_of(c.args[0], depth + 1);
       if (t.k == kind::any) return any_type();
       // Certainly a direct instance of cms that all declare close.
-      bool closable = t.k == kind::cm && !t.declared.empty() && t.closing.empty() && !t.suppress &&
-                      !t.nullcontext && t.generators.empty();
+      bool closable = t.k == kind::cm && !t.declared.empty() && t.closing.empty() &&
+                      t.aclosing.empty() && !t.suppress && !t.nullcontext && t.generators.empty();
       for (const auto& name : t.declared) {
         const cm_decl* d = find_cm(name);
-        if (!d || !d->close) closable = false;
+        if (!d || !d->close || d->is_async) closable = false;
       }
       if (!closable) {
         error(c.args[0].at,
@@ -997,12 +1141,25 @@ class checker {
   }
 
   vtype method_of(method_call& m, source_pos at, int depth, bool statement) {
-    static const char* names[] = {"enter_context", "push", "callback", "pop_all", "close"};
-    const std::string mname = names[static_cast<int>(m.method)];
+    const std::string mname = method_name(m.method);
+    const bool async_method =
+        m.method == stack_method::enter_async_context || m.method == stack_method::aclose ||
+        m.method == stack_method::push_async_exit || m.method == stack_method::push_async_callback;
+    kind stack_kind = kind::any;
+    if (variable* v = lookup(m.object)) stack_kind = v->type.k;
+    if (stack_kind == kind::neutral_stack) return neutral_method_of(m, at, depth, statement);
+    const bool awaitable =
+        m.method == stack_method::enter_async_context || m.method == stack_method::aclose;
     if (variable* v = lookup(m.object)) {
-      if (v->type.k != kind::stack && v->type.k != kind::any)
+      if (v->type.k == kind::async_stack) {
+        if (m.method == stack_method::close)
+          error(at, "an AsyncExitStack has no '.close()'; use 'await " + m.object + ".aclose()'");
+      } else if (v->type.k == kind::stack && async_method) {
+        error(at, q(m.object) + " is an ExitStack; '." + mname + "' needs an AsyncExitStack");
+      } else if (v->type.k != kind::stack && v->type.k != kind::any) {
         error(at, q(m.object) + " is not an ExitStack (kind " + kind_name(v->type.k) + "); '." +
                       mname + "' needs a stack-kind variable");
+      }
     } else if (m.object == "self" || is_class(m.object) || find_cm(m.object) ||
                find_function(m.object)) {
       error(at, q(m.object) + " is not an ExitStack; '." + mname + "' needs a stack-kind variable");
@@ -1017,14 +1174,89 @@ class checker {
       return false;
     };
     if (!statement && (m.method == stack_method::push || m.method == stack_method::callback ||
-                       m.method == stack_method::close))
+                       m.method == stack_method::close || m.method == stack_method::aclose ||
+                       m.method == stack_method::push_async_exit ||
+                       m.method == stack_method::push_async_callback))
       error(at, "'." + mname + "(...)' is a statement; its result cannot be used as a value");
+    if (awaitable && !m.awaited)
+      error(at, "'." + mname + "(...)' must be awaited: await " + m.object + "." + mname + "(...)");
+    if (!awaitable && m.awaited) error(at, "'." + mname + "(...)' cannot be awaited");
+    if (m.awaited && !cur().async_ok)
+      error(at, "'await' is only allowed at top level, in async defs and in acm members");
     switch (m.method) {
+      case stack_method::enter_async_context: {
+        if (!arity(1)) return any_type();
+        vtype t = value_of(m.args[0], depth + 1);
+        if (!is_manager(t)) {
+          error(m.args[0].at,
+                "'.enter_async_context' needs an async context manager, found " + describe(t));
+          return any_type();
+        }
+        if (std::string why = manager_mismatch(t, true); !why.empty()) {
+          error(m.args[0].at, "'.enter_async_context': the manager " + why);
+          return any_type();
+        }
+        add_manager_edges(t, m.args[0].at);
+        return as_type(t);
+      }
+      case stack_method::push_async_exit: {
+        if (!arity(1)) return any_type();
+        expr& a = m.args[0];
+        if (auto* n = std::get_if<name_ref>(&a.node); n && !lookup(n->name)) {
+          if (const function_decl* f = find_function(n->name)) {
+            if (!f->is_async || !f->exit_signature || f->generator)
+              error(a.at,
+                    "'.push_async_exit' needs an async exit function (async def NAME(*EXC)) "
+                    "or an async context manager, found " +
+                        q(n->name));
+            else
+              add_edge(n->name, a.at);
+            return any_type();
+          }
+        }
+        vtype t = value_of(a, depth + 1);
+        if (!is_manager(t))
+          error(a.at,
+                "'.push_async_exit' needs an async context manager or an async exit "
+                "function, found " +
+                    describe(t));
+        else if (std::string why = manager_mismatch(t, true); !why.empty())
+          error(a.at, "'.push_async_exit': the manager " + why);
+        else
+          add_manager_edges(t, a.at);
+        return any_type();
+      }
+      case stack_method::push_async_callback: {
+        if (m.args.empty()) {
+          error(at, "'.push_async_callback' needs an async def");
+          return any_type();
+        }
+        expr& a = m.args[0];
+        auto* n = std::get_if<name_ref>(&a.node);
+        const function_decl* f = n && !lookup(n->name) ? find_function(n->name) : nullptr;
+        if (!f || !f->is_async || f->exit_signature || f->generator) {
+          error(a.at,
+                "'.push_async_callback' needs the name of an async def (not an exit "
+                "function)");
+          for (std::size_t i = 1; i < m.args.size(); ++i) value_of(m.args[i], depth + 1);
+          return any_type();
+        }
+        add_edge(n->name, a.at);
+        arguments(m.args, f->params, n->name, at, depth, 1);
+        return any_type();
+      }
+      case stack_method::aclose:
+        arity(0);
+        return any_type();
       case stack_method::enter_context: {
         if (!arity(1)) return any_type();
         vtype t = value_of(m.args[0], depth + 1);
         if (!is_manager(t)) {
           error(m.args[0].at, "'.enter_context' needs a context manager, found " + describe(t));
+          return any_type();
+        }
+        if (std::string why = manager_mismatch(t, false); !why.empty()) {
+          error(m.args[0].at, "'.enter_context': the manager " + why);
           return any_type();
         }
         add_manager_edges(t, m.args[0].at);
@@ -1039,6 +1271,9 @@ class checker {
               error(a.at, "'.push' needs an exit function (def NAME(*EXC)) or a context manager; " +
                               q(n->name) + " is a @contextmanager function (push one of its cms: " +
                               n->name + "(...))");
+            else if (f->is_async)
+              error(a.at, "'.push' on an ExitStack needs a sync exit function; " + q(n->name) +
+                              " is an async def");
             else if (!f->exit_signature)
               error(a.at,
                     "'.push' needs an exit function (def NAME(*EXC)) or a context "
@@ -1052,6 +1287,8 @@ class checker {
         vtype t = value_of(a, depth + 1);
         if (!is_manager(t))
           error(a.at, "'.push' needs a context manager or an exit function, found " + describe(t));
+        else if (std::string why = manager_mismatch(t, false); !why.empty())
+          error(a.at, "'.push': the manager " + why);
         else
           add_manager_edges(t, a.at);
         return any_type();
@@ -1075,18 +1312,124 @@ class checker {
                                         : " is an exit function (use '.push')"));
           return any_type();
         }
+        if (f->is_async) {
+          error(a.at, "'.callback' on an ExitStack needs a sync function; " + q(n->name) +
+                          " is an async def");
+          return any_type();
+        }
         add_edge(n->name, a.at);
         arguments(m.args, f->params, n->name, at, depth, 1);
         return any_type();
       }
       case stack_method::pop_all:
         arity(0);
-        return of_kind(kind::stack);
+        return of_kind(stack_kind == kind::async_stack ? kind::async_stack : kind::stack);
       case stack_method::close:
         arity(0);
         return any_type();
     }
     return any_type();
+  }
+
+  // Whether a manager of type t is certainly async (true), certainly sync (false), or neither.
+  std::optional<bool> entry_is_async(const vtype& t) const {
+    const bool fits_sync = manager_mismatch(t, false).empty();
+    const bool fits_async = manager_mismatch(t, true).empty();
+    if (fits_sync && !fits_async) return false;
+    if (fits_async && !fits_sync) return true;
+    if (fits_sync && fits_async && t.declared.empty() && t.k != kind::any)
+      return false;  // nullcontext: either protocol does the same; CPython's enter_context
+    return std::nullopt;
+  }
+
+  // A NeutralExitStack (asyncstdlib's): enter_context (awaited), push and callback take sync
+  // and async entries; each is checked, and marked for the export, by its static kind.
+  vtype neutral_method_of(method_call& m, source_pos at, int depth, bool statement) {
+    const std::string mname = method_name(m.method);
+    auto arity = [&](std::size_t n) {
+      if (m.args.size() == n) return true;
+      error(at, "'." + mname + "' takes " + std::to_string(n) + " argument" + (n == 1 ? "" : "s") +
+                    ", got " + std::to_string(m.args.size()));
+      for (auto& a : m.args) value_of(a, depth + 1);
+      return false;
+    };
+    const bool awaitable =
+        m.method == stack_method::enter_context || m.method == stack_method::aclose;
+    if (awaitable && !m.awaited)
+      error(at, "'." + mname + "(...)' must be awaited on a NeutralExitStack: await " + m.object +
+                    "." + mname + "(...)");
+    if (!awaitable && m.awaited) error(at, "'." + mname + "(...)' cannot be awaited");
+    if (m.awaited && !cur().async_ok)
+      error(at, "'await' is only allowed at top level, in async defs and in acm members");
+    if (!statement && m.method != stack_method::enter_context && m.method != stack_method::pop_all)
+      error(at, "'." + mname + "(...)' is a statement; its result cannot be used as a value");
+    switch (m.method) {
+      case stack_method::enter_context:
+      case stack_method::push: {
+        if (!arity(1)) return any_type();
+        expr& a = m.args[0];
+        if (auto* n = std::get_if<name_ref>(&a.node);
+            n && !lookup(n->name) && m.method == stack_method::push) {
+          if (const function_decl* f = find_function(n->name)) {
+            if (!f->exit_signature || f->generator)
+              error(a.at,
+                    "'.push' needs an exit function (def NAME(*EXC) or async def "
+                    "NAME(*EXC)) or a context manager, found " +
+                        q(n->name));
+            else
+              add_edge(n->name, a.at);
+            m.async_entry = f->is_async;
+            return any_type();
+          }
+        }
+        vtype t = value_of(a, depth + 1);
+        if (!is_manager(t)) {
+          error(a.at, "'." + mname + "' needs a context manager, found " + describe(t));
+          return any_type();
+        }
+        std::optional<bool> is_async = entry_is_async(t);
+        if (!is_async) {
+          error(a.at, "'." + mname +
+                          "' on a NeutralExitStack needs a manager that is certainly "
+                          "sync or certainly async");
+          return any_type();
+        }
+        m.async_entry = *is_async;
+        add_manager_edges(t, a.at);
+        return m.method == stack_method::enter_context ? as_type(t) : any_type();
+      }
+      case stack_method::callback: {
+        if (m.args.empty()) {
+          error(at, "'.callback' needs a function");
+          return any_type();
+        }
+        expr& a = m.args[0];
+        auto* n = std::get_if<name_ref>(&a.node);
+        const function_decl* f = n && !lookup(n->name) ? find_function(n->name) : nullptr;
+        if (!f || f->exit_signature || f->generator) {
+          error(a.at,
+                "'.callback' needs the name of a declared function (sync or async, not an "
+                "exit function)");
+          for (std::size_t i = 1; i < m.args.size(); ++i) value_of(m.args[i], depth + 1);
+          return any_type();
+        }
+        m.async_entry = f->is_async;
+        add_edge(n->name, a.at);
+        arguments(m.args, f->params, n->name, at, depth, 1);
+        return any_type();
+      }
+      case stack_method::pop_all:
+        arity(0);
+        return of_kind(kind::neutral_stack);
+      case stack_method::aclose:
+        arity(0);
+        return any_type();
+      default:
+        error(at, "a NeutralExitStack has no '." + mname +
+                      "' (its methods: enter_context, push, callback, pop_all, aclose)");
+        for (auto& a : m.args) value_of(a, depth + 1);
+        return any_type();
+    }
   }
 
   // ------------------------------------------------------------------ recursion

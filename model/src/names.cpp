@@ -7,16 +7,16 @@ namespace ctxmodel::detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 23> keywords = {
-    "class", "cm",     "def",     "enter", "exit", "close",  "with",  "as",
-    "try",   "except", "finally", "raise", "from", "return", "mark",  "pass",
-    "if",    "not",    "else",    "yield", "None", "True",   "False",
+constexpr std::array<std::string_view, 29> keywords = {
+    "class",   "cm",    "def",   "enter",  "exit",  "close", "with",   "as",    "try",    "except",
+    "finally", "raise", "from",  "return", "mark",  "pass",  "if",     "not",   "else",   "yield",
+    "None",    "True",  "False", "acm",    "async", "await", "aenter", "aexit", "aclose",
 };
 
 // Python 3.11's keyword.kwlist minus the language's own keywords.
-constexpr std::array<std::string_view, 17> python_only = {
-    "and",    "assert", "async", "await", "break",  "continue", "del", "elif",  "for",
-    "global", "import", "in",    "is",    "lambda", "nonlocal", "or",  "while",
+constexpr std::array<std::string_view, 15> python_only = {
+    "and",    "assert", "break", "continue", "del",      "elif", "for",   "global",
+    "import", "in",     "is",    "lambda",   "nonlocal", "or",   "while",
 };
 
 bool contains(auto const& list, std::string_view word) {
@@ -44,11 +44,16 @@ bool is_identifier(std::string_view word) {
 }
 
 bool is_library_constructor(std::string_view word) {
-  return word == "ExitStack" || word == "suppress" || word == "nullcontext" || word == "closing";
+  return word == "ExitStack" || word == "suppress" || word == "nullcontext" || word == "closing" ||
+         word == "AsyncExitStack" || word == "aclosing" || word == "NeutralExitStack";
 }
 
 bool is_library_decorator(std::string_view word) {
-  return word == "contextmanager";
+  return word == "contextmanager" || word == "asynccontextmanager";
+}
+
+bool is_library_function(std::string_view word) {
+  return word == "sleep";
 }
 
 }  // namespace ctxmodel::detail

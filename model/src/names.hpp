@@ -21,6 +21,9 @@ bool is_library_constructor(std::string_view word);
 // `contextmanager`, only written as the decorator `@contextmanager`.
 bool is_library_decorator(std::string_view word);
 
+// `sleep` (only in `await sleep()`).
+bool is_library_function(std::string_view word);
+
 // Expression/statement nesting limit shared by the parser and the checker, so that every
 // program the checker accepts prints to text the parser accepts.
 inline constexpr int max_nesting = 200;

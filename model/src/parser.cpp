@@ -35,9 +35,9 @@ class parser {
       const token& t = peek();
       if (t.is_keyword("class"))
         p.classes.push_back(parse_class());
-      else if (t.is_keyword("cm"))
+      else if (t.is_keyword("cm") || t.is_keyword("acm"))
         p.cms.push_back(parse_cm());
-      else if (t.is_keyword("def"))
+      else if (t.is_keyword("def") || (t.is_keyword("async") && peek(1).is_keyword("def")))
         p.functions.push_back(parse_def());
       else if (t.is_op('@'))
         p.functions.push_back(parse_decorated());
@@ -167,8 +167,14 @@ class parser {
   cm_decl parse_cm() {
     const token& cm_tok = next();
     cm_decl d;
+    d.is_async = cm_tok.text == "acm";
+    const std::string kw = cm_tok.text;
+    // An acm's members are the async methods aenter / aexit / aclose.
+    const std::string enter_kw = d.is_async ? "aenter" : "enter";
+    const std::string exit_kw = d.is_async ? "aexit" : "exit";
+    const std::string close_kw = d.is_async ? "aclose" : "close";
     d.at = pos_of(peek());
-    d.name = expect_name("a cm name after 'cm'");
+    d.name = expect_name("a cm name after '" + kw + "'");
     if (peek().is_op('(')) {
       next();
       d.params = parse_params(d.name);
@@ -176,41 +182,46 @@ class parser {
     if (!peek().is_op(':')) expected("':' after cm header");
     next();
     bool seen_pass = false;
-    suite("'cm " + d.name + "'", cm_tok, 1, [&] {
+    suite("'" + kw + " " + d.name + "'", cm_tok, 1, [&] {
       const token& t = peek();
-      if (t.is_keyword("enter")) {
-        if (d.enter) fail(t, "duplicate 'enter' in cm '" + d.name + "'");
+      if (t.is_keyword(enter_kw)) {
+        if (d.enter) fail(t, "duplicate '" + enter_kw + "' in " + kw + " '" + d.name + "'");
         next();
-        expect_op(':', "after 'enter'");
-        d.enter = parse_block("'enter'", t, 2);
-      } else if (t.is_keyword("exit")) {
-        if (d.exit) fail(t, "duplicate 'exit' in cm '" + d.name + "'");
+        expect_op(':', "after '" + enter_kw + "'");
+        d.enter = parse_block("'" + enter_kw + "'", t, 2);
+      } else if (t.is_keyword(exit_kw)) {
+        if (d.exit) fail(t, "duplicate '" + exit_kw + "' in " + kw + " '" + d.name + "'");
         next();
-        expect_op('(', "after 'exit' (exit(NAME):)");
-        d.exit_param = expect_name("the exception parameter name in 'exit(...)'");
+        expect_op('(', "after '" + exit_kw + "' (" + exit_kw + "(NAME):)");
+        d.exit_param = expect_name("the exception parameter name in '" + exit_kw + "(...)'");
         expect_op(')', "after the exit parameter");
-        expect_op(':', "after 'exit(" + d.exit_param + ")'");
-        d.exit = parse_block("'exit'", t, 2);
-      } else if (t.is_keyword("close")) {
-        if (d.close) fail(t, "duplicate 'close' in cm '" + d.name + "'");
+        expect_op(':', "after '" + exit_kw + "(" + d.exit_param + ")'");
+        d.exit = parse_block("'" + exit_kw + "'", t, 2);
+      } else if (t.is_keyword(close_kw)) {
+        if (d.close) fail(t, "duplicate '" + close_kw + "' in " + kw + " '" + d.name + "'");
         next();
-        expect_op(':', "after 'close'");
-        d.close = parse_block("'close'", t, 2);
+        expect_op(':', "after '" + close_kw + "'");
+        d.close = parse_block("'" + close_kw + "'", t, 2);
       } else if (t.is_keyword("pass")) {
-        if (seen_pass) fail(t, "duplicate 'pass' in cm '" + d.name + "'");
+        if (seen_pass) fail(t, "duplicate 'pass' in " + kw + " '" + d.name + "'");
         seen_pass = true;
         next();
         expect_newline("'pass'");
       } else {
-        expected("'enter:', 'exit(NAME):', 'close:' or 'pass' in cm '" + d.name + "'");
+        expected("'" + enter_kw + ":', '" + exit_kw + "(NAME):', '" + close_kw +
+                 ":' or 'pass' in " + kw + " '" + d.name + "'");
       }
     });
     return d;
   }
 
   function_decl parse_def() {
-    const token& def_tok = next();
     function_decl d;
+    if (peek().is_keyword("async")) {
+      next();
+      d.is_async = true;
+    }
+    const token& def_tok = next();
     d.at = pos_of(peek());
     d.name = expect_name("a function name after 'def'");
     expect_op('(', "after function name '" + d.name + "'");
@@ -250,7 +261,7 @@ class parser {
     expect_newline("the decorator");
     if (peek().is_op('@'))
       fail(peek(), "a function takes one decorator (@contextmanager or @NAME(ARGS))");
-    if (!peek().is_keyword("def"))
+    if (!peek().is_keyword("def") && !(peek().is_keyword("async") && peek(1).is_keyword("def")))
       expected("'def' after the decorator on line " + std::to_string(at_tok.line));
     function_decl d = parse_def();
     d.generator = generator;
@@ -332,6 +343,23 @@ class parser {
       s.node = std::move(y);
     } else if (k == "with") {
       s.node = parse_with(level);
+    } else if (k == "async" && peek(1).is_keyword("with")) {
+      next();
+      with_stmt w = parse_with(level);
+      w.is_async = true;
+      s.node = std::move(w);
+    } else if (k == "await") {
+      const token& callee = peek(1);
+      if (callee.kind == token_kind::name && peek(2).is_op('.')) {
+        s.node = expr_stmt{parse_expr("", 1)};  // an awaited stack method
+      } else {
+        next();
+        if (callee.kind != token_kind::name || !peek(1).is_op('('))
+          expected("a call after 'await' (await NAME(ARGS) or await sleep())");
+        s.node = await_stmt{parse_expr("after 'await'", 1)};
+      }
+      if (peek().kind != token_kind::newline) expected("newline after the awaited call");
+      next();
     } else if (k == "try") {
       s.node = parse_try(level);
     } else if (k == "if") {
@@ -340,10 +368,11 @@ class parser {
       fail(t, "'" + k + "' without a matching 'try' at this indentation");
     } else if (k == "else") {
       fail(t, "'else' without a matching 'if' at this indentation");
-    } else if (k == "class" || k == "cm" || k == "def") {
+    } else if (k == "class" || k == "cm" || k == "acm" || k == "def" || k == "async") {
       fail(t, level == 0 ? "declarations ('" + k + "') must come before the first statement"
                          : "declarations ('" + k + "') are only allowed at top level");
-    } else if (k == "enter" || k == "exit" || k == "close") {
+    } else if (k == "enter" || k == "exit" || k == "close" || k == "aenter" || k == "aexit" ||
+               k == "aclose") {
       fail(t, "expected a statement, found '" + k + "' ('" + k +
                   "' is only allowed as a member of a cm declaration)");
     } else {
@@ -498,6 +527,15 @@ class parser {
                   " levels)");
     expr e;
     e.at = pos_of(t);
+    if (t.is_keyword("await")) {
+      // `await NAME.method(...)`: the awaited methods of an AsyncExitStack.
+      next();
+      if (peek().kind != token_kind::name || !peek(1).is_op('.'))
+        expected("an exit-stack method call after 'await' (await NAME.method(...))");
+      e = parse_expr(context, depth);
+      std::get<method_call>(e.node).awaited = true;
+      return e;
+    }
     switch (t.kind) {
       case token_kind::keyword:
         if (t.text == "None")
@@ -554,9 +592,19 @@ class parser {
         mc.method = stack_method::pop_all;
       else if (m.is_keyword("close"))
         mc.method = stack_method::close;
+      else if (m.kind == token_kind::name && m.text == "enter_async_context")
+        mc.method = stack_method::enter_async_context;
+      else if (m.kind == token_kind::name && m.text == "push_async_exit")
+        mc.method = stack_method::push_async_exit;
+      else if (m.kind == token_kind::name && m.text == "push_async_callback")
+        mc.method = stack_method::push_async_callback;
+      else if (m.is_keyword("aclose"))
+        mc.method = stack_method::aclose;
       else
-        expected("an exit-stack method (enter_context, push, callback, pop_all, close) after '" +
-                 mc.object + ".'");
+        expected(
+            "an exit-stack method (enter_context, push, callback, pop_all, close, "
+            "enter_async_context, push_async_exit, push_async_callback, aclose) after '" +
+            mc.object + ".'");
       const std::string method_name = next().text;
       expect_op('(', "after '" + mc.object + "." + method_name + "'");
       mc.args = parse_list(')', "in the arguments of '" + method_name + "'", depth);

@@ -46,7 +46,7 @@ class printer {
   }
 
   void print_cm(const cm_decl& c) {
-    out_ += "cm " + c.name;
+    out_ += (c.is_async ? "acm " : "cm ") + c.name;
     if (!c.params.empty()) out_ += "(" + params(c.params) + ")";
     out_ += ":\n";
     if (!c.enter && !c.exit && !c.close) {
@@ -55,17 +55,17 @@ class printer {
     }
     if (c.enter) {
       indent(1);
-      out_ += "enter:\n";
+      out_ += c.is_async ? "aenter:\n" : "enter:\n";
       print_block(*c.enter, 2);
     }
     if (c.exit) {
       indent(1);
-      out_ += "exit(" + c.exit_param + "):\n";
+      out_ += (c.is_async ? "aexit(" : "exit(") + c.exit_param + "):\n";
       print_block(*c.exit, 2);
     }
     if (c.close) {
       indent(1);
-      out_ += "close:\n";
+      out_ += c.is_async ? "aclose:\n" : "close:\n";
       print_block(*c.close, 2);
     }
   }
@@ -73,7 +73,7 @@ class printer {
   void print_function(const function_decl& f) {
     if (f.generator) out_ += "@contextmanager\n";
     if (f.decorator) out_ += "@" + text(*f.decorator) + "\n";
-    out_ += "def " + f.name + "(";
+    out_ += (f.is_async ? "async def " : "def ") + f.name + "(";
     if (f.exit_signature)
       out_ += "*" + (f.params.empty() ? std::string() : f.params[0].name);
     else
@@ -113,8 +113,9 @@ class printer {
   void print_node(const yield_stmt& y, int) {
     out_ += y.value ? "yield " + text(*y.value) + "\n" : "yield\n";
   }
+  void print_node(const await_stmt& a, int) { out_ += "await " + text(a.call) + "\n"; }
   void print_node(const with_stmt& w, int level) {
-    out_ += "with ";
+    out_ += w.is_async ? "async with " : "with ";
     for (std::size_t i = 0; i < w.items.size(); ++i) {
       if (i) out_ += ", ";
       out_ += text(w.items[i].manager);
@@ -184,8 +185,8 @@ class printer {
         return "(" + list(t.items) + (t.items.size() == 1 ? ",)" : ")");
       }
       std::string operator()(const method_call& m) const {
-        static const char* names[] = {"enter_context", "push", "callback", "pop_all", "close"};
-        return m.object + "." + names[static_cast<int>(m.method)] + "(" + list(m.args) + ")";
+        return (m.awaited ? "await " : "") + m.object + "." + method_name(m.method) + "(" +
+               list(m.args) + ")";
       }
     };
     return std::visit(visitor{}, e.node);

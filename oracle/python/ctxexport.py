@@ -8,9 +8,10 @@ import builtins
 import keyword
 
 import ctxtrace
-from ctxwalker import (ASSIGN, CALL, CONST, EXPR, IF, MARK, METHOD, NAME, NEW_CLOSING, NEW_CM,
-                       NEW_EXCEPTION, NEW_EXIT_STACK, NEW_GENERATOR, NEW_NULLCONTEXT,
-                       NEW_SUPPRESS, PASS, RAISE, RETURN, SET_ATTR, TRY, TUPLE, WITH, YIELD)
+from ctxwalker import (ASSIGN, AWAIT, CALL, CONST, EXPR, IF, MARK, METHOD, NAME, NEW_CLOSING,
+                       NEW_CM, NEW_EXCEPTION, NEW_EXIT_STACK, NEW_GENERATOR, NEW_NULLCONTEXT,
+                       NEW_SUPPRESS, PASS, RAISE, RETURN, SET_ATTR, SLEEP, TRY, TUPLE, WITH, YIELD,
+                       NEW_ACLOSING, NEW_ASYNC_EXIT_STACK, NEW_NEUTRAL_EXIT_STACK, main_awaits)
 
 PRELUDE = None  # ctxtrace.py's text, set by the oracle when it loads the modules
 INDENT = '    '
@@ -64,7 +65,7 @@ def collect_names(program):
             found.add(e[1])
             for a in e[2]:
                 expression(a)
-        elif code in (NEW_SUPPRESS, NEW_NULLCONTEXT, NEW_CLOSING, TUPLE):
+        elif code in (NEW_SUPPRESS, NEW_NULLCONTEXT, NEW_CLOSING, TUPLE, NEW_ACLOSING):
             for a in e[1]:
                 expression(a)
         elif code == METHOD:
@@ -84,7 +85,7 @@ def collect_names(program):
             elif code == RAISE:
                 for e in s[1:]:
                     expression(e)
-            elif code in (RETURN, EXPR, YIELD):
+            elif code in (RETURN, EXPR, YIELD, AWAIT):
                 if s[1] is not None:
                     expression(s[1])
             elif code == WITH:
@@ -110,13 +111,13 @@ def collect_names(program):
     declared = [c[0] for c in classes] + [c[0] for c in cms] + [f[0] for f in functions]
     found.update(declared)
     found.update(c[1] for c in classes)
-    for name, params, enter, exit_param, exit_block, close in cms:
+    for name, params, enter, exit_param, exit_block, close, is_async in cms:
         found.update(params)
         if exit_block is not None:
             found.add(exit_param)
         for b in (enter, exit_block, close):
             block(b)
-    for name, params, is_exit, body, is_generator, decorator in functions:
+    for name, params, is_exit, body, is_generator, decorator, is_async in functions:
         found.update(params)
         if decorator is not None:
             expression(decorator)
@@ -128,6 +129,7 @@ def collect_names(program):
 class Writer:
     def __init__(self, program):
         found, declared = collect_names(program)
+        self.found = found
         self.names = Names(found, declared)
         self.typ = self.names.fresh('typ')
         self.tb = self.names.fresh('tb')
@@ -149,17 +151,26 @@ class Writer:
             return '%s(%s)' % (n[e[1]], self.arguments(e[2]))
         if code == NEW_EXIT_STACK:
             return 'ExitStack()'
+        if code == NEW_ASYNC_EXIT_STACK:
+            return 'AsyncExitStack()'
+        if code == NEW_NEUTRAL_EXIT_STACK:
+            return '_NeutralExitStack()'
+        if code == NEW_ACLOSING:
+            return 'aclosing(%s)' % self.arguments(e[1])
         if code == NEW_SUPPRESS:
             return 'suppress(%s)' % self.arguments(e[1])
         if code == NEW_NULLCONTEXT:
             return 'nullcontext(%s)' % self.arguments(e[1])
         if code == NEW_CLOSING:
             return 'closing(%s)' % self.arguments(e[1])
+        if code == SLEEP:
+            return '_sleep(0)'
         if code == TUPLE:
             items = [self.expression(i) for i in e[1]]
             return '(%s,)' % items[0] if len(items) == 1 else '(%s)' % ', '.join(items)
         if code == METHOD:
-            return '%s.%s(%s)' % (n[e[1]], e[2], self.arguments(e[3]))
+            return '%s%s.%s(%s)' % ('await ' if e[4] else '', n[e[1]], e[2],
+                                    self.arguments(e[3]))
         raise ValueError('unknown expression %r' % (e,))
 
     def arguments(self, expressions):
@@ -197,12 +208,14 @@ class Writer:
             self.line(depth, 'yield' if s[1] is None else 'yield ' + self.expression(s[1]))
         elif code == EXPR:
             self.line(depth, self.expression(s[1]))
+        elif code == AWAIT:
+            self.line(depth, 'await ' + self.expression(s[1]))
         elif code == WITH:
             items = []
             for manager, name in s[1]:
                 item = self.expression(manager)
                 items.append(item if name is None else '%s as %s' % (item, n[name]))
-            self.line(depth, 'with %s:' % ', '.join(items))
+            self.line(depth, '%swith %s:' % ('async ' if s[3] else '', ', '.join(items)))
             self.block(s[2], depth + 1)
         elif code == TRY:
             self.line(depth, 'try:')
@@ -250,22 +263,24 @@ class Writer:
         self.rename_note(name)
 
     def cm(self, decl):
-        name, params, enter, exit_param, exit_block, close = decl
+        name, params, enter, exit_param, exit_block, close, is_async = decl
         n = self.names
-        self.line(0, 'class %s(_DeclaredCM):' % n[name])
+        # An acm is an async context manager: async __aenter__/__aexit__ and an async aclose.
+        a, prefix = ('a', 'async def ') if is_async else ('', 'def ')
+        self.line(0, 'class %s(%s):' % (n[name], '_DeclaredACM' if is_async else '_DeclaredCM'))
         exc = n[exit_param] if exit_block is not None else self.names.fresh('exc')
-        self.method('__enter__(self)', params, (), '_trace.enter(self)', enter)
+        self.method(prefix + '__%senter__(self)' % a, params, (), '_trace.enter(self)', enter)
         self.lines.append('')
         shadowed = (exit_param,) if exit_block is not None else ()
-        self.method('__exit__(self, %s, %s, %s)' % (self.typ, exc, self.tb), params, shadowed,
-                    '_trace.exit(self, %s)' % exc, exit_block)
+        self.method(prefix + '__%sexit__(self, %s, %s, %s)' % (a, self.typ, exc, self.tb), params,
+                    shadowed, '_trace.exit(self, %s)' % exc, exit_block)
         if close is not None:
             self.lines.append('')
-            self.method('close(self)', params, (), '_trace.close(self)', close)
+            self.method(prefix + '%sclose(self)' % a, params, (), '_trace.close(self)', close)
         self.rename_note(name)
 
     def method(self, signature, params, shadowed, event, body):
-        self.line(1, 'def %s:' % signature)
+        self.line(1, '%s:' % signature)
         # The parameters come from the constructor; `self` and the exit parameter win over a
         # parameter of the same name, as in the oracle.
         kept = [(i, p) for i, p in enumerate(params) if p != 'self' and p not in shadowed]
@@ -280,7 +295,7 @@ class Writer:
             self.block(body, 2)
 
     def function(self, decl):
-        name, params, is_exit, body, is_generator, decorator = decl
+        name, params, is_exit, body, is_generator, decorator = decl[:6]
         if is_generator:
             self.line(0, '@contextmanager')
         elif decorator is not None:
@@ -291,20 +306,32 @@ class Writer:
     def function_def(self, decl):
         name, params, is_exit, body = decl[:4]
         n = self.names
+        define = 'async def' if decl[6] else 'def'
         if is_exit:
-            self.line(0, 'def %s(%s, %s, %s):' % (n[name], self.typ, n[params[0]], self.tb))
+            self.line(0, '%s %s(%s, %s, %s):' % (define, n[name], self.typ, n[params[0]], self.tb))
             self.line(1, '_trace.call(%r, %s)' % (name, n[params[0]]))
         else:
             python_params = ', '.join([n[p] for p in params])
-            self.line(0, 'def %s(%s):' % (n[name], python_params))
+            self.line(0, '%s %s(%s):' % (define, n[name], python_params))
             self.line(1, '_trace.call(%s)' % ', '.join([repr(name)] + [n[p] for p in params]))
         if body:
             self.block(body, 1)
 
     def script(self, program):
-        classes, cms, functions, main = program
         self.lines.append(PRELUDE.rstrip('\n'))
         self.lines += ['', '', '# ' + '-' * 30 + ' the program ' + '-' * 30, '']
+        self.program(program)
+        run = '_main'
+        if main_awaits(program[3]):  # top-level code that awaits runs as a coroutine
+            run = 'lambda: _run_async(_main)'
+        self.lines += ['', '', "if __name__ == '__main__':", INDENT + '_print_trace(%s)' % run, '']
+        return '\n'.join(self.lines)
+
+    def program(self, program):
+        """The declarations and `_main` (a coroutine function when the top level awaits)."""
+        classes, cms, functions, main = program
+        if 'CancelledError' in self.found:  # the language's built-in class is asyncio's
+            self.lines += ['from asyncio import CancelledError', '']
         for decls, write in ((classes, self.exception_class), (cms, self.cm),
                              (functions, self.function)):
             for decl in decls:
@@ -312,20 +339,26 @@ class Writer:
                 write(decl)
                 self.lines.append('')
         self.lines.append('')
-        self.line(0, 'def _main():')
+        self.line(0, '%s _main():' % ('async def' if main_awaits(main) else 'def'))
         # The program's variables outlive its end, as the oracle's do: what they keep (a
         # suspended generator) is collected only after the outcome is recorded.
         self.line(1, 'try:')
         self.block(main, 2)
         self.line(1, 'finally:')
         self.line(2, '_trace.kept = locals()')
-        self.lines += ['', '', "if __name__ == '__main__':", INDENT + '_print_trace(_main)', '']
-        return '\n'.join(self.lines)
 
 
 def export(program):
     """The program as a standalone Python script (text)."""
     return Writer(program).script(program)
+
+
+def program_source(program):
+    """The program's declarations and `_main`, without the prelude: what the oracle compiles
+    and runs, with ctxtrace's names as globals, for programs with async constructs."""
+    writer = Writer(program)
+    writer.program(program)
+    return '\n'.join(writer.lines) + '\n'
 
 
 class _SameNames:

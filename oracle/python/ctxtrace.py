@@ -6,10 +6,14 @@
 # Every name it defines starts with `_` (the language reserves those for generated code) or is
 # one of contextlib's names the language reserves (ExitStack, suppress, nullcontext, closing,
 # contextmanager), so a program's names never collide with the prelude's.
+import asyncio as _asyncio
 import sys as _sys
 import types as _types
+from asyncio import sleep as _sleep
+from contextlib import AsyncContextDecorator as _AsyncContextDecorator
 from contextlib import ContextDecorator as _ContextDecorator
-from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
+from contextlib import AsyncExitStack, ExitStack, aclosing, closing, contextmanager, nullcontext
+from contextlib import suppress
 from contextlib import _GeneratorContextManager
 
 
@@ -19,6 +23,39 @@ class _DeclaredCM(_ContextDecorator):
 
     def __init__(self, *args):
         self._args = args
+
+
+class _DeclaredACM(_AsyncContextDecorator):
+    """Base of the program's `acm` classes (async context managers), like _DeclaredCM."""
+
+    def __init__(self, *args):
+        self._args = args
+
+
+class _NeutralExitStack(AsyncExitStack):
+    """A NeutralExitStack (asyncstdlib's async-neutral stack). Its reference is CPython's
+    AsyncExitStack with the method matching each entry (the export chooses it from the entry's
+    static kind: enter_context or enter_async_context, push or push_async_exit, callback or
+    push_async_callback)."""
+
+
+def _run_async(main, loop=None):
+    """Runs the coroutine function main() to completion (on `loop`, else with asyncio.run)
+    and raises what escaped it as the same object: the wrapper catches it inside the
+    coroutine, so asyncio never turns it into another (a cancelled task's new CancelledError)."""
+    async def outer():
+        try:
+            await main()
+        except BaseException as e:  # only carries it out: nothing of the program runs in here
+            return e
+        return None
+
+    escaped = loop.run_until_complete(outer()) if loop is not None else _asyncio.run(outer())
+    if escaped is not None:
+        try:
+            raise escaped
+        finally:
+            escaped = None
 
 
 class _Trace:
@@ -88,16 +125,22 @@ class _Trace:
             return self.exception(value, set())
         if isinstance(value, type):
             return value.__name__
-        if isinstance(value, _DeclaredCM):
+        if isinstance(value, (_DeclaredCM, _DeclaredACM)):
             return '<%s>' % self.instance(value)
         if isinstance(value, ExitStack):
             return '<ExitStack>'
+        if isinstance(value, _NeutralExitStack):
+            return '<NeutralExitStack>'
+        if isinstance(value, AsyncExitStack):
+            return '<AsyncExitStack>'
         if isinstance(value, suppress):
             return '<suppress>'
         if isinstance(value, nullcontext):
             return '<nullcontext>'
         if isinstance(value, closing):
             return '<closing>'
+        if isinstance(value, aclosing):
+            return '<aclosing>'
         if isinstance(value, _GeneratorContextManager):
             return '<generator %s>' % value.gen.__name__
         if isinstance(value, _types.FunctionType):

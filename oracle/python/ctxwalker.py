@@ -21,31 +21,38 @@
 # Layout (each node is a tuple whose first item is its code):
 #   program    (classes, cms, functions, main)
 #   class      (name, base)
-#   cm         (name, params, enter|None, exit_param, exit|None, close|None)
-#   function   (name, params, is_exit, body, is_generator, decorator|None)
+#   cm         (name, params, enter|None, exit_param, exit|None, close|None, is_async)
+#   function   (name, params, is_exit, body, is_generator, decorator|None, is_async)
 #              params: tuple of names; decorator: a NEW_CM or NEW_GENERATOR expression
 #   block      tuple of statements
 #   statements (PASS,) (MARK, exprs) (ASSIGN, name, expr) (SET_ATTR, name, attr, expr)
 #              (RAISE,) (RAISE, expr) (RAISE, expr, cause) (RETURN, expr|None) (EXPR, expr)
-#              (WITH, ((expr, name|None), ...), body)
+#              (WITH, ((expr, name|None), ...), body, is_async) (AWAIT, call)
 #              (TRY, body, ((classes|None, is_tuple, name|None, body), ...), final|None)
 #              (IF, name, negated, body, else|None) (YIELD, expr|None)
 #   expressions (CONST, value) (NAME, name) (NEW_EXCEPTION, class, args) (NEW_CM, cm, args)
 #              (NEW_EXIT_STACK,) (NEW_SUPPRESS, args) (NEW_NULLCONTEXT, args)
 #              (NEW_CLOSING, args) (CALL, function, args) (TUPLE, items)
-#              (METHOD, name, method, args) (NEW_GENERATOR, function, args)
+#              (METHOD, name, method, args, awaited) (NEW_GENERATOR, function, args) (SLEEP,)
+#              (NEW_ASYNC_EXIT_STACK,) (NEW_ACLOSING, args) (NEW_NEUTRAL_EXIT_STACK,)
+#
+# Programs with async constructs (acm, async def, await, async with) are not walked: the
+# exporter's text of the whole program is compiled and run (see run_compiled), on one event
+# loop created once for the process.
+import asyncio
 import builtins
 import sys
 import traceback
 import types
 
-from contextlib import ExitStack, closing, contextmanager, nullcontext, suppress
+from contextlib import AsyncExitStack, ExitStack, closing, contextmanager, nullcontext, suppress
 
 import ctxtrace
 
-PASS, MARK, ASSIGN, SET_ATTR, RAISE, RETURN, EXPR, WITH, TRY, IF, YIELD = range(11)
+PASS, MARK, ASSIGN, SET_ATTR, RAISE, RETURN, EXPR, WITH, TRY, IF, YIELD, AWAIT = range(12)
 (CONST, NAME, NEW_EXCEPTION, NEW_CM, NEW_EXIT_STACK, NEW_SUPPRESS, NEW_NULLCONTEXT, NEW_CLOSING,
- CALL, TUPLE, METHOD, NEW_GENERATOR) = range(12)
+ CALL, TUPLE, METHOD, NEW_GENERATOR, SLEEP, NEW_ASYNC_EXIT_STACK, NEW_ACLOSING,
+ NEW_NEUTRAL_EXIT_STACK) = range(16)
 
 trace = ctxtrace._trace
 # Each level of program nesting costs the walker about three Python frames; CPython's default
@@ -54,7 +61,8 @@ trace = ctxtrace._trace
 sys.setrecursionlimit(1000)
 RESULT = ' return'  # the key of a frame's return value: never a name (no spaces in names)
 MISSING = object()
-BUILTINS = vars(builtins)
+# The built-in exception classes of the language: Python's builtins and asyncio.CancelledError.
+BUILTINS = dict(vars(builtins), CancelledError=asyncio.CancelledError)
 
 
 class OracleFailure(BaseException):
@@ -204,6 +212,15 @@ def s_yield(statement, frame):
     fail('yield outside a @contextmanager function (the program was not checked?)')
 
 
+def s_await(statement, frame):
+    fail('await in a walked program (async programs are compiled, see run_compiled)')
+
+
+def e_sleep(expression, frame):
+    fail('an async expression in a walked program (async programs are compiled, see '
+         'run_compiled)')
+
+
 def matches(exc, classes, frame):
     # Class names are looked up when the exception arrives, as Python evaluates except
     # clauses; except matching ignores __subclasscheck__, as type.__subclasscheck__ does here.
@@ -258,6 +275,14 @@ def e_new_exit_stack(expression, frame):
     return ExitStack()
 
 
+def e_new_async_exit_stack(expression, frame):
+    return AsyncExitStack()  # only its sync methods run in a walked program
+
+
+def e_new_neutral_exit_stack(expression, frame):
+    return ctxtrace._NeutralExitStack()  # only its sync methods run in a walked program
+
+
 def e_new_suppress(expression, frame):
     return suppress(*arguments(expression[1], frame))
 
@@ -280,9 +305,10 @@ def e_method(expression, frame):
 
 
 STATEMENTS = [s_pass, s_mark, s_assign, s_set_attr, s_raise, s_return, s_expr, s_with, s_try,
-              s_if, s_yield]
+              s_if, s_yield, s_await]
 EXPRESSIONS = [e_const, e_name, e_new, e_new, e_new_exit_stack, e_new_suppress,
-               e_new_nullcontext, e_new_closing, e_new, e_tuple, e_method, e_new]
+               e_new_nullcontext, e_new_closing, e_new, e_tuple, e_method, e_new, e_sleep,
+               e_new_async_exit_stack, e_sleep, e_new_neutral_exit_stack]
 
 
 # -- declarations
@@ -347,7 +373,7 @@ def make_function(decl):
 GENERATOR_GLOBALS = {}
 GENERATOR_BASE = {'__builtins__': builtins, '_trace': trace, 'contextmanager': contextmanager,
                   'ExitStack': ExitStack, 'suppress': suppress, 'nullcontext': nullcontext,
-                  'closing': closing}
+                  'closing': closing, 'CancelledError': asyncio.CancelledError}
 generator_code = {}  # declaration -> code object of its function
 
 
@@ -420,8 +446,62 @@ def declare(program):
     GENERATOR_GLOBALS.update(names)
 
 
+def main_awaits(block):
+    """Whether top-level code awaits (an `await` or `async with` anywhere in it)."""
+    for s in block or ():
+        code = s[0]
+        if code == AWAIT or (code == WITH and s[3]):
+            return True
+        if code in (EXPR, ASSIGN) and s[-1][0] == METHOD and s[-1][4]:
+            return True  # an awaited AsyncExitStack method
+        if code == WITH and main_awaits(s[2]):
+            return True
+        if code == TRY and (main_awaits(s[1]) or main_awaits(s[3])
+                            or any(main_awaits(h[3]) for h in s[2])):
+            return True
+        if code == IF and (main_awaits(s[3]) or main_awaits(s[4])):
+            return True
+    return False
+
+
+def is_async(program):
+    return (main_awaits(program[3]) or any(c[6] for c in program[1])
+            or any(f[6] for f in program[2]))
+
+
+# The one event loop of the process: created on first use and reused by every program.
+loop = None
+
+
+def run_compiled(program):
+    """An async program: the exporter's text of it compiled and run (its top level as a
+    coroutine on the process's event loop, when it awaits), with ctxtrace's names as globals."""
+    global loop
+    import ctxexport  # here: ctxexport imports this module
+    del failures[:]
+    namespace = dict(vars(ctxtrace))
+    namespace['__name__'] = '__ctxprogram__'
+    exec(compile(ctxexport.program_source(program), '<program>', 'exec'), namespace)
+    main = namespace['_main']
+    try:
+        if main_awaits(program[3]):
+            if loop is None:
+                loop = asyncio.new_event_loop()
+            events = trace.run(lambda: ctxtrace._run_async(main, loop))
+        else:
+            events = trace.run(main)
+        if trace.problems:
+            raise OracleFailure('; '.join(trace.problems))
+        return events
+    finally:
+        namespace.clear()
+        trace.reset()
+
+
 def run(program):
     """Runs the program and returns its trace events, ending in the outcome line."""
+    if is_async(program):
+        return run_compiled(program)
     declare(program)
     frame = {}
     try:

@@ -21,7 +21,8 @@ enum statement_code : long {
   s_with,
   s_try,
   s_if,
-  s_yield
+  s_yield,
+  s_await
 };
 enum expression_code : long {
   e_const,
@@ -35,7 +36,11 @@ enum expression_code : long {
   e_call,
   e_tuple,
   e_method,
-  e_new_generator
+  e_new_generator,
+  e_sleep,
+  e_new_async_exit_stack,
+  e_new_aclosing,
+  e_new_neutral_exit_stack
 };
 
 template <class... F>
@@ -130,33 +135,24 @@ py_ref call(const ctxmodel::call_expr& c) {
       return tuple_of(integer(e_new_generator), identifier(c.callee), expressions(c.args));
     case call_kind::new_exit_stack:
       return tuple_of(integer(e_new_exit_stack));
+    case call_kind::new_async_exit_stack:
+      return tuple_of(integer(e_new_async_exit_stack));
+    case call_kind::new_aclosing:
+      return tuple_of(integer(e_new_aclosing), expressions(c.args));
+    case call_kind::new_neutral_exit_stack:
+      return tuple_of(integer(e_new_neutral_exit_stack));
     case call_kind::new_suppress:
       return tuple_of(integer(e_new_suppress), expressions(c.args));
     case call_kind::new_nullcontext:
       return tuple_of(integer(e_new_nullcontext), expressions(c.args));
     case call_kind::new_closing:
       return tuple_of(integer(e_new_closing), expressions(c.args));
+    case call_kind::sleep:
+      return tuple_of(integer(e_sleep));
     case call_kind::unresolved:
       break;
   }
   throw conversion_error("call of '" + c.callee + "' is unresolved: the program was not checked");
-}
-
-const char* method_name(ctxmodel::stack_method m) {
-  using ctxmodel::stack_method;
-  switch (m) {
-    case stack_method::enter_context:
-      return "enter_context";
-    case stack_method::push:
-      return "push";
-    case stack_method::callback:
-      return "callback";
-    case stack_method::pop_all:
-      return "pop_all";
-    case stack_method::close:
-      return "close";
-  }
-  throw conversion_error("unknown exit-stack method");
 }
 
 py_ref expression(const ctxmodel::expr& e) {
@@ -178,8 +174,21 @@ py_ref expression(const ctxmodel::expr& e) {
             return tuple_of(integer(e_tuple), expressions(t.items));
           },
           [](const ctxmodel::method_call& m) {
+            // On a NeutralExitStack (CPython's AsyncExitStack for the oracle) an async entry
+            // takes the async method, and a sync entry is not awaited.
+            ctxmodel::stack_method method = m.method;
+            bool awaited = m.awaited;
+            if (m.async_entry) {
+              using ctxmodel::stack_method;
+              if (method == stack_method::enter_context) method = stack_method::enter_async_context;
+              if (method == stack_method::push) method = stack_method::push_async_exit;
+              if (method == stack_method::callback) method = stack_method::push_async_callback;
+            } else if (method == ctxmodel::stack_method::enter_context) {
+              awaited = false;
+            }
             return tuple_of(integer(e_method), identifier(m.object),
-                            identifier(method_name(m.method)), expressions(m.args));
+                            identifier(ctxmodel::method_name(method)), expressions(m.args),
+                            boolean(awaited));
           },
       },
       e.node);
@@ -240,7 +249,7 @@ py_ref statement(const ctxmodel::stmt& s) {
             py_ref items = tuple_from(w.items, [](const ctxmodel::with_item& item) {
               return tuple_of(expression(item.manager), optional_identifier(item.as));
             });
-            return tuple_of(integer(s_with), std::move(items), block(w.body));
+            return tuple_of(integer(s_with), std::move(items), block(w.body), boolean(w.is_async));
           },
           [](const ctxmodel::try_stmt& t) {
             if (t.handlers.empty() && !t.final_block) {
@@ -251,6 +260,9 @@ py_ref statement(const ctxmodel::stmt& s) {
           },
           [](const ctxmodel::yield_stmt& y) {
             return tuple_of(integer(s_yield), y.value ? expression(*y.value) : none());
+          },
+          [](const ctxmodel::await_stmt& a) {
+            return tuple_of(integer(s_await), expression(a.call));
           },
           [](const ctxmodel::if_stmt& i) {
             return tuple_of(integer(s_if), identifier(i.name), boolean(i.negated),
@@ -280,7 +292,8 @@ py_ref to_python(const ctxmodel::program& p) {
   });
   py_ref cms = tuple_from(p.cms, [](const ctxmodel::cm_decl& c) {
     return tuple_of(identifier(c.name), parameter_names(c.params), optional_block(c.enter),
-                    identifier(c.exit_param), optional_block(c.exit), optional_block(c.close));
+                    identifier(c.exit_param), optional_block(c.exit), optional_block(c.close),
+                    boolean(c.is_async));
   });
   py_ref functions = tuple_from(p.functions, [](const ctxmodel::function_decl& f) {
     if (f.exit_signature && f.params.size() != 1) {
@@ -288,7 +301,7 @@ py_ref to_python(const ctxmodel::program& p) {
     }
     return tuple_of(identifier(f.name), parameter_names(f.params), boolean(f.exit_signature),
                     block(f.body), boolean(f.generator),
-                    f.decorator ? expression(*f.decorator) : none());
+                    f.decorator ? expression(*f.decorator) : none(), boolean(f.is_async));
   });
   return tuple_of(std::move(classes), std::move(cms), std::move(functions), block(p.main));
 }

@@ -8,6 +8,7 @@
 // would be (generator bodies: see resumable.hpp).
 #include "ctxrunner/runner.hpp"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -43,6 +44,8 @@ enum class cpp_base : std::uint8_t {
   type_error,
   attribute_error,
   stop_iteration,
+  stop_async_iteration,
+  cancelled_error,
 };
 
 // A Python exception class: built-in or declared by the program.
@@ -61,6 +64,7 @@ bool is_subclass(const py_class* cls, const py_class* of) {
 
 class interpreter;
 class scripted_cm;
+class scripted_acm;
 struct value;
 
 // What an exception raised by program code carries besides ctxlib's chain: its Python class
@@ -108,6 +112,7 @@ struct class_set {
 using suppress_cm = ctxlib::suppress_matching<class_set>;
 using nullcontext_cm = ctxlib::nullcontext<value>;
 using closing_cm = ctxlib::closing<scripted_cm&>;
+using aclosing_cm = ctxlib::aclosing<scripted_acm&>;
 struct generator_cm;
 
 struct none_value {};
@@ -115,7 +120,8 @@ struct none_value {};
 struct value {
   std::variant<none_value, bool, std::int64_t, std::string, const py_class*, std::exception_ptr,
                scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
-               generator_cm*, const function_decl*>
+               generator_cm*, const function_decl*, scripted_acm*, ctxlib::async_exit_stack*,
+               aclosing_cm*, ctxlib::neutral_exit_stack*>
       v;
 };
 
@@ -173,7 +179,11 @@ class scope {
 struct frame {
   scope vars;
   scripted_cm* self = nullptr;
+  scripted_acm* async_self = nullptr;  // in acm members
   std::optional<value> returned;
+  // In async code, the exception of the innermost interpreted handler whose body awaits: that
+  // body runs after its C++ catch block has ended, so a bare `raise` there re-raises this.
+  std::exception_ptr handling;
 };
 
 enum class flow { normal, returned };
@@ -197,6 +207,26 @@ class scripted_cm {
   std::vector<value> args_;
 };
 
+// A declared `acm`: a C++ class with aenter()/aexit()/aclose() returning ctxlib tasks, as a
+// user writes an async context manager for ctxlib::async_with.
+class scripted_acm {
+ public:
+  scripted_acm(interpreter& in, const cm_decl& decl, std::vector<value> args)
+      : in_(in), decl_(decl), args_(std::move(args)) {}
+
+  ctxlib::task<value> aenter();
+  ctxlib::task<bool> aexit(std::exception_ptr exception);
+  ctxlib::task<value> aclose();
+
+  const cm_decl& decl() const { return decl_; }
+  const std::vector<value>& args() const { return args_; }
+
+ private:
+  interpreter& in_;
+  const cm_decl& decl_;
+  std::vector<value> args_;
+};
+
 using generator_state = detail::generator_state<value>;
 using manager_ptr = std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*,
                                  closing_cm*, generator_cm*>;
@@ -208,18 +238,31 @@ class interpreter {
       add_class(std::string(b.name), b.base.empty() ? nullptr : classes_.at(std::string(b.base)));
     }
     for (const auto& c : p.classes) add_class(c.name, classes_.at(c.base));
-    for (const auto& c : p.cms) cms_.emplace(c.name, &c);
+    for (const auto& c : p.cms) {
+      cms_.emplace(c.name, &c);
+      if (c.is_async) {
+        for (const auto* b : {&c.enter, &c.exit, &c.close})
+          if (*b) find_awaits(**b);
+      }
+    }
     for (const auto& f : p.functions) {
       functions_.emplace(f.name, &f);
       if (f.generator) find_yields(f.body);
+      if (f.is_async) find_awaits(f.body);
     }
+    async_main_ = find_awaits(p.main);
   }
 
   trace run() {
     frame top;
     try {
       decorate_functions();
-      exec_block(program_.main, top);
+      if (async_main_) {
+        // Top-level code that awaits: the main block is a task, run to completion here.
+        static_cast<void>(ctxlib::sync_wait(aexec_block(program_.main, top)));
+      } else {
+        exec_block(program_.main, top);
+      }
       record("outcome ok");
     } catch (...) {
       record("outcome raised " + render(value{std::current_exception()}));
@@ -270,6 +313,48 @@ class interpreter {
 
   // -------------------------------------------------------------------------------------
   // Calls into scripts (cm methods and functions).
+
+  // An acm member: its block is interpreted by the async executors below.
+  ctxlib::task<value> acall_method(scripted_acm& self, const std::optional<block>& body,
+                                   const char* event, const std::string* param,
+                                   std::optional<value> argument) {
+    std::string line = std::string(event) + " " + render_instance(self);
+    if (argument) line += " " + render(*argument);
+    record(line);
+    frame f;
+    f.async_self = &self;
+    bind_params(f, self.decl().params, self.args());
+    if (param != nullptr && argument) f.vars.declare(*param, *argument);
+    if (body) static_cast<void>(co_await aexec_block(*body, f));
+    co_return f.returned.value_or(value{none_value{}});
+  }
+
+  template <class Decorated>
+  static ctxlib::task<value> await_decorated(Decorated& decorated, std::vector<value> args) {
+    auto running = decorated(std::move(args));
+    std::optional<value> result = co_await std::move(running);
+    co_return result.value_or(value{none_value{}});  // None when the acm suppressed (D1)
+  }
+
+  // An awaited call of an async def: through its decorator if it has one.
+  ctxlib::task<value> ainvoke_function(const function_decl& fn, std::vector<value> args) {
+    if (auto it = async_decorated_.find(&fn); it != async_decorated_.end())
+      return it->second(std::move(args));
+    return acall_function(fn, std::move(args));
+  }
+
+  // An async def: a task the caller awaits.
+  ctxlib::task<value> acall_function(const function_decl& fn, std::vector<value> args) {
+    record("call " + fn.name + "(" + render_list(args) + ")");
+    frame f;
+    if (fn.exit_signature) {
+      f.vars.declare(fn.params.at(0).name, args.at(0));
+    } else {
+      bind_params(f, fn.params, args);
+    }
+    static_cast<void>(co_await aexec_block(fn.body, f));
+    co_return f.returned.value_or(value{none_value{}});
+  }
 
   value call_method(scripted_cm& self, const std::optional<block>& body, const char* event,
                     const std::string* param, const value* argument) {
@@ -331,10 +416,15 @@ class interpreter {
  private:
   void add_class(std::string name, const py_class* base) {
     static const std::map<std::string, cpp_base, std::less<>> bases = {
-        {"BaseException", cpp_base::base_exception}, {"Exception", cpp_base::exception},
-        {"GeneratorExit", cpp_base::generator_exit}, {"RuntimeError", cpp_base::runtime_error},
-        {"TypeError", cpp_base::type_error},         {"AttributeError", cpp_base::attribute_error},
+        {"BaseException", cpp_base::base_exception},
+        {"Exception", cpp_base::exception},
+        {"GeneratorExit", cpp_base::generator_exit},
+        {"RuntimeError", cpp_base::runtime_error},
+        {"TypeError", cpp_base::type_error},
+        {"AttributeError", cpp_base::attribute_error},
         {"StopIteration", cpp_base::stop_iteration},
+        {"StopAsyncIteration", cpp_base::stop_async_iteration},
+        {"CancelledError", cpp_base::cancelled_error},
     };
     // Only built-in classes are in the table (declared names cannot take built-in ones).
     auto own_base = bases.find(name);
@@ -354,6 +444,21 @@ class interpreter {
       if (!fn.decorator) continue;
       const auto& d = std::get<call_expr>(fn.decorator->node);
       frame definition;  // a decorator sees no variables
+      if (fn.is_async) {
+        // AsyncContextDecorator (ctxlib::async_decorate): the acm made here is entered around
+        // each awaited call.
+        scripted_acm& cm = *std::get<scripted_acm*>(eval(*fn.decorator, definition).v);
+        auto call = [this, fn = &fn](const std::vector<value>& args) {
+          return acall_function(*fn, args);
+        };
+        using decorated_type = decltype(ctxlib::async_decorate(cm, std::move(call)));
+        auto decorated =
+            std::make_shared<decorated_type>(ctxlib::async_decorate(cm, std::move(call)));
+        async_decorated_.emplace(&fn, [decorated](std::vector<value> args) {
+          return await_decorated(*decorated, std::move(args));
+        });
+        continue;
+      }
       auto call = [this, fn = &fn](const std::vector<value>& args) {
         return call_function(*fn, args);
       };
@@ -397,6 +502,237 @@ class interpreter {
       any = any || here;
     }
     return any;
+  }
+
+  // The statements of async bodies that contain an `await` or `async with`: only these need
+  // the async executors; every other statement runs on the ordinary ones.
+  bool find_awaits(const block& b) {
+    bool any = false;
+    for (const stmt& s : b) {
+      bool here = std::holds_alternative<await_stmt>(s.node) || awaited_method(s) != nullptr;
+      if (auto* w = std::get_if<with_stmt>(&s.node)) here = find_awaits(w->body) || w->is_async;
+      if (auto* i = std::get_if<if_stmt>(&s.node)) {
+        here = find_awaits(i->then_block);
+        if (i->else_block) here = find_awaits(*i->else_block) || here;
+      }
+      if (auto* t = std::get_if<try_stmt>(&s.node)) {
+        here = find_awaits(t->body);
+        for (const except_clause& h : t->handlers) here = find_awaits(h.body) || here;
+        if (t->final_block) here = find_awaits(*t->final_block) || here;
+      }
+      if (here) awaiting_.insert(&s);
+      any = any || here;
+    }
+    return any;
+  }
+
+  // The awaited stack method of `await NAME.method(...)` or `v = await NAME.method(...)`.
+  static const method_call* awaited_method(const stmt& s) {
+    const expr* e = nullptr;
+    if (auto* x = std::get_if<expr_stmt>(&s.node)) e = &x->value;
+    if (auto* a = std::get_if<assign_stmt>(&s.node)) e = &a->value;
+    auto* m = e != nullptr ? std::get_if<method_call>(&e->node) : nullptr;
+    return m != nullptr && m->awaited ? m : nullptr;
+  }
+
+  bool awaits(const block& b) const {
+    return std::any_of(b.begin(), b.end(), [&](const stmt& s) { return awaiting_.count(&s) != 0; });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Async executors: ctxlib tasks awaiting each other, for the statements that await (their
+  // sync twins are below). ctxlib carries "the exception being handled" along task await
+  // chains (an async `with` sets it while aexit runs), so ctxlib::raise in code these tasks
+  // run sees what CPython's sys.exc_info() would, with one gap a user's code must fill: a C++
+  // coroutine cannot await inside a catch block, so an interpreted handler (or finally) whose
+  // body awaits runs as the exit of an async `with` whose body re-raises the handled exception
+  // (`handled_by_async`): ctxlib then marks the task chain as handling it.
+
+  ctxlib::task<flow> aexec_block(const block& b, frame& f) {
+    const std::size_t depth = f.vars.depth();
+    for (const stmt& s : b) {
+      flow result;
+      if (awaiting_.count(&s) != 0)
+        result = co_await aexec(s, f);
+      else
+        result = exec(s, f);
+      if (result == flow::returned) {
+        f.vars.truncate(depth);
+        co_return flow::returned;
+      }
+    }
+    f.vars.truncate(depth);
+    co_return flow::normal;
+  }
+
+  ctxlib::task<flow> aexec(const stmt& s, frame& f) {
+    if (auto* w = std::get_if<with_stmt>(&s.node)) {
+      if (w->is_async) co_return co_await aexec_async_with(*w, 0, f);
+      co_return co_await aexec_with(*w, 0, f);
+    }
+    if (auto* t = std::get_if<try_stmt>(&s.node)) co_return co_await aexec_try(*t, f);
+    if (auto* i = std::get_if<if_stmt>(&s.node)) {
+      if (truthy(eval_name(i->name, f)) != i->negated)
+        co_return co_await aexec_block(i->then_block, f);
+      if (i->else_block) co_return co_await aexec_block(*i->else_block, f);
+      co_return flow::normal;
+    }
+    if (const method_call* m = awaited_method(s)) {
+      ctxlib::task<value> call = aeval_method(*m, f);
+      value result = co_await std::move(call);
+      if (auto* a = std::get_if<assign_stmt>(&s.node)) f.vars.bind(a->target, std::move(result));
+      co_return flow::normal;
+    }
+    const auto& a = std::get<await_stmt>(s.node);
+    const auto& c = std::get<call_expr>(a.call.node);
+    if (c.kind == call_kind::sleep) {
+      co_await ctxlib::yield_now();
+    } else {
+      // Tasks are named before they are awaited throughout: GCC 12 destroys temporaries in
+      // co_await operands twice (docs/differences.md).
+      ctxlib::task<value> call = ainvoke_function(*functions_.at(c.callee), eval_args(c.args, f));
+      static_cast<void>(co_await std::move(call));
+    }
+    co_return flow::normal;
+  }
+
+  // `async with a, b:` is `async with a: async with b:` (W3, W11), through ctxlib::async_with.
+  ctxlib::task<flow> aexec_async_with(const with_stmt& w, std::size_t item, frame& f) {
+    if (item == w.items.size()) co_return co_await aexec_block(w.body, f);
+    const with_item& it = w.items[item];
+    value manager = eval(it.manager, f);
+    const std::size_t depth = f.vars.depth();
+    auto body = [this, &w, &it, &f, item, depth](auto& entered) -> ctxlib::task<flow> {
+      if (it.as) f.vars.bind(*it.as, as_value(entered));
+      const flow result = co_await aexec_async_with(w, item + 1, f);
+      f.vars.truncate(depth);
+      co_return result;
+    };
+    std::optional<flow> result;
+    if (auto* acm = std::get_if<scripted_acm*>(&manager.v)) {
+      auto running = ctxlib::async_with(**acm, std::move(body));
+      result = co_await std::move(running);
+    } else if (auto* stack = std::get_if<ctxlib::async_exit_stack*>(&manager.v)) {
+      auto running = ctxlib::async_with(**stack, std::move(body));
+      result = co_await std::move(running);
+    } else if (auto* closer = std::get_if<aclosing_cm*>(&manager.v)) {
+      auto running = ctxlib::async_with(**closer, std::move(body));
+      result = co_await std::move(running);
+    } else if (auto* neutral = std::get_if<ctxlib::neutral_exit_stack*>(&manager.v)) {
+      auto running = ctxlib::async_with(**neutral, std::move(body));
+      result = co_await std::move(running);
+    } else {
+      auto running = ctxlib::async_with(*std::get<nullcontext_cm*>(manager.v), std::move(body));
+      result = co_await std::move(running);
+    }
+    f.vars.truncate(depth);
+    co_return result.value_or(flow::normal);
+  }
+
+  static value as_value(value& v) { return v; }
+  static value as_value(ctxlib::async_exit_stack& s) { return value{&s}; }
+  static value as_value(scripted_acm& a) { return value{&a}; }
+  static value as_value(ctxlib::neutral_exit_stack& s) { return value{&s}; }
+
+  // A sync `with` whose body awaits: ctxlib::with cannot suspend inside its body, so this is
+  // the protocol a C++ coroutine writes by hand (as gexec_with does for generators).
+  ctxlib::task<flow> aexec_with(const with_stmt& w, std::size_t item, frame& f) {
+    if (item == w.items.size()) co_return co_await aexec_block(w.body, f);
+    const with_item& it = w.items[item];
+    const manager_ptr manager = as_manager(eval(it.manager, f));
+    value entered = enter_manager(manager);
+    const std::size_t depth = f.vars.depth();
+    if (it.as) f.vars.bind(*it.as, std::move(entered));
+    std::exception_ptr raised;
+    flow result = flow::normal;
+    try {
+      result = co_await aexec_with(w, item + 1, f);
+    } catch (...) {
+      raised = std::current_exception();
+    }
+    f.vars.truncate(depth);
+    if (!raised) {
+      exit_manager(manager, nullptr);
+      co_return result;
+    }
+    if (!detail::under_handled(raised, [&] { return exit_manager(manager, raised); }))
+      std::rethrow_exception(raised);
+    co_return flow::normal;
+  }
+
+  // Runs `b` (which awaits) while `exception` is the exception being handled.
+  ctxlib::task<flow> handled_by_async(std::exception_ptr exception, const block& b, frame& f) {
+    struct handler_scope {
+      interpreter& in;
+      const block& body;
+      frame& f;
+      flow result = flow::normal;
+      ctxlib::ready<bool> aenter() { return {true}; }
+      ctxlib::task<bool> aexit(std::exception_ptr) {
+        result = co_await in.aexec_block(body, f);
+        co_return true;  // handled: whatever the block raises propagates instead
+      }
+    } scope{*this, b, f};
+    struct restore {
+      frame& f;
+      std::exception_ptr saved;
+      ~restore() { f.handling = std::move(saved); }
+    } restoring{f, std::exchange(f.handling, exception)};
+    auto running =
+        ctxlib::async_with(scope, [exception](bool) { std::rethrow_exception(exception); });
+    co_await std::move(running);
+    co_return scope.result;
+  }
+
+  ctxlib::task<flow> aexec_try(const try_stmt& t, frame& f) {
+    if (!t.final_block) co_return co_await aexec_try_except(t, f);
+    std::exception_ptr raised;
+    flow result = flow::normal;
+    try {
+      result = co_await aexec_try_except(t, f);
+    } catch (...) {
+      raised = std::current_exception();
+    }
+    if (raised) {
+      // `finally` runs while the exception is being handled; a return there drops it.
+      flow final_flow;
+      if (awaits(*t.final_block)) {
+        ctxlib::task<flow> running = handled_by_async(raised, *t.final_block, f);
+        final_flow = co_await std::move(running);
+      } else {
+        final_flow = detail::under_handled(raised, [&] { return exec_block(*t.final_block, f); });
+      }
+      if (final_flow == flow::returned) co_return flow::returned;
+      std::rethrow_exception(raised);
+    }
+    if (co_await aexec_block(*t.final_block, f) == flow::returned) co_return flow::returned;
+    co_return result;
+  }
+
+  ctxlib::task<flow> aexec_try_except(const try_stmt& t, frame& f) {
+    if (t.handlers.empty()) co_return co_await aexec_block(t.body, f);
+    std::exception_ptr caught;
+    try {
+      co_return co_await aexec_block(t.body, f);
+    } catch (...) {
+      caught = std::current_exception();
+    }
+    const py_class* cls = class_of(caught);
+    for (const except_clause& h : t.handlers) {
+      if (!handler_matches(h, cls)) continue;
+      const std::size_t depth = f.vars.depth();
+      if (h.as) f.vars.declare(*h.as, value{caught});
+      flow result;
+      if (awaits(h.body)) {
+        ctxlib::task<flow> running = handled_by_async(caught, h.body, f);
+        result = co_await std::move(running);
+      } else {  // inside a catch block of its exception, as the sync executor runs it
+        result = detail::under_handled(caught, [&] { return exec_block(h.body, f); });
+      }
+      f.vars.truncate(depth);
+      co_return result;
+    }
+    std::rethrow_exception(caught);  // no handler: the same exception goes on
   }
 
   // -------------------------------------------------------------------------------------
@@ -612,7 +948,11 @@ class interpreter {
   }
 
   flow exec_node(const raise_stmt& r, frame& f) {
-    if (!r.exception) throw;  // bare raise: only lexically inside a handler (checked)
+    if (!r.exception) {  // bare raise: only lexically inside a handler (checked)
+      // An async handler body runs outside its catch block (see handled_by_async).
+      if (!std::current_exception() && f.handling) std::rethrow_exception(f.handling);
+      throw;
+    }
     std::exception_ptr exception = as_exception_or_null(eval(*r.exception, f));
     if (r.cause) ctxlib::raise_from(std::move(exception), as_exception_or_null(eval(*r.cause, f)));
     ctxlib::raise(std::move(exception));
@@ -699,6 +1039,8 @@ class interpreter {
 
   // A `yield` and what contains one run on the resumable executors (gexec_block).
   flow exec_node(const yield_stmt&, frame&) { std::terminate(); }  // unreachable
+  // An `await` and what contains one run on the async executors (aexec_block).
+  flow exec_node(const await_stmt&, frame&) { std::terminate(); }  // unreachable
 
   flow exec_node(const if_stmt& i, frame& f) {
     if (truthy(eval_name(i.name, f)) != i.negated) return exec_block(i.then_block, f);
@@ -730,6 +1072,7 @@ class interpreter {
 
   value eval_name(const std::string& name, frame& f) {
     if (name == "self" && f.self != nullptr) return value{f.self};
+    if (name == "self" && f.async_self != nullptr) return value{f.async_self};
     if (value* v = f.vars.find(name)) return *v;
     if (auto it = classes_.find(name); it != classes_.end()) return value{it->second};
     if (auto it = functions_.find(name); it != functions_.end()) return value{it->second};
@@ -754,10 +1097,22 @@ class interpreter {
         }
         return value{make_exception(classes_.at(c.callee), std::move(arg))};
       }
-      case call_kind::new_cm:
-        return value{&own(cms_storage_, *this, *cms_.at(c.callee), eval_args(c.args, f))};
+      case call_kind::new_cm: {
+        const cm_decl& decl = *cms_.at(c.callee);
+        if (decl.is_async) return value{&own(acms_storage_, *this, decl, eval_args(c.args, f))};
+        return value{&own(cms_storage_, *this, decl, eval_args(c.args, f))};
+      }
+      case call_kind::sleep:  // only in `await sleep()` (aexec)
       case call_kind::new_exit_stack:
         return value{&own(stacks_)};
+      case call_kind::new_async_exit_stack:
+        return value{&own(async_stacks_)};
+      case call_kind::new_neutral_exit_stack:
+        return value{&own(neutral_stacks_)};
+      case call_kind::new_aclosing: {
+        scripted_acm* thing = std::get<scripted_acm*>(eval(c.args.at(0), f).v);
+        return value{&own(aclosings_, *thing)};
+      }
       case call_kind::new_suppress: {
         class_set set{this, {}};
         collect_classes(c.args, set.classes, f);
@@ -795,7 +1150,18 @@ class interpreter {
   }
 
   value eval_node(const method_call& m, frame& f) {
-    ctxlib::exit_stack& stack = *std::get<ctxlib::exit_stack*>(eval_name(m.object, f).v);
+    value object = eval_name(m.object, f);
+    if (auto* async_stack = std::get_if<ctxlib::async_exit_stack*>(&object.v))
+      return stack_method_call(**async_stack, m, f);
+    if (auto* neutral = std::get_if<ctxlib::neutral_exit_stack*>(&object.v))
+      return neutral_method_call(**neutral, m, f);
+    return stack_method_call(*std::get<ctxlib::exit_stack*>(object.v), m, f);
+  }
+
+  // The synchronous methods, on an ExitStack or an AsyncExitStack (its sync entries, and the
+  // async entries that are pushed without awaiting).
+  template <class Stack>
+  value stack_method_call(Stack& stack, const method_call& m, frame& f) {
     switch (m.method) {
       case stack_method::enter_context:
         return std::visit(
@@ -845,12 +1211,205 @@ class interpreter {
         return value{none_value{}};
       }
       case stack_method::pop_all:
-        return value{&own(stacks_, stack.pop_all())};
+        if constexpr (std::is_same_v<Stack, ctxlib::async_exit_stack>)
+          return value{&own(async_stacks_, stack.pop_all())};
+        else
+          return value{&own(stacks_, stack.pop_all())};
       case stack_method::close:
-        stack.close();
+        if constexpr (std::is_same_v<Stack, ctxlib::exit_stack>) stack.close();
         return value{none_value{}};
+      case stack_method::push_async_exit:
+        if constexpr (std::is_same_v<Stack, ctxlib::async_exit_stack>) {
+          value pushed = eval(m.args.at(0), f);
+          if (auto* fn = std::get_if<const function_decl*>(&pushed.v)) {
+            const function_decl* exit_fn = *fn;
+            stack.push_async_exit([this, exit_fn](const std::exception_ptr& e) {
+              return async_exit_function(*exit_fn, e);
+            });
+          } else if (auto* acm = std::get_if<scripted_acm*>(&pushed.v)) {
+            stack.push_async_exit(**acm);
+          } else if (auto* inner = std::get_if<ctxlib::async_exit_stack*>(&pushed.v)) {
+            stack.push_async_exit(**inner);
+          } else if (auto* closer = std::get_if<aclosing_cm*>(&pushed.v)) {
+            stack.push_async_exit(**closer);
+          } else {
+            stack.push_async_exit(*std::get<nullcontext_cm*>(pushed.v));
+          }
+        }
+        return value{none_value{}};
+      case stack_method::push_async_callback:
+        if constexpr (std::is_same_v<Stack, ctxlib::async_exit_stack>) {
+          const function_decl* fn = std::get<const function_decl*>(eval(m.args.at(0), f).v);
+          std::vector<value> args;
+          for (std::size_t i = 1; i < m.args.size(); ++i) args.push_back(eval(m.args[i], f));
+          stack.push_async_callback(
+              [this, fn](const std::vector<value>& bound) { return ainvoke_function(*fn, bound); },
+              std::move(args));
+        }
+        return value{none_value{}};
+      case stack_method::enter_async_context:
+      case stack_method::aclose:
+        break;  // awaited: aeval_method
     }
     return value{none_value{}};
+  }
+
+  // A NeutralExitStack's push, callback and pop_all: sync or async entries alike (the stack
+  // tells them apart by type: an acm, a task-returning callable).
+  value neutral_method_call(ctxlib::neutral_exit_stack& stack, const method_call& m, frame& f) {
+    switch (m.method) {
+      case stack_method::push: {
+        value pushed = eval(m.args.at(0), f);
+        if (auto* fn = std::get_if<const function_decl*>(&pushed.v)) {
+          const function_decl* exit_fn = *fn;
+          if (exit_fn->is_async) {
+            stack.push([this, exit_fn](const std::exception_ptr& e) {
+              return async_exit_function(*exit_fn, e);
+            });
+          } else {
+            stack.push([this, exit_fn](const std::exception_ptr& e) {
+              return truthy(invoke_function(*exit_fn, {exception_value(e)}));
+            });
+          }
+        } else {
+          with_any_manager(pushed, [&](auto& cm) { stack.push(cm); });
+        }
+        return value{none_value{}};
+      }
+      case stack_method::callback: {
+        const function_decl* fn = std::get<const function_decl*>(eval(m.args.at(0), f).v);
+        std::vector<value> args;
+        for (std::size_t i = 1; i < m.args.size(); ++i) args.push_back(eval(m.args[i], f));
+        if (fn->is_async) {
+          stack.callback(
+              [this, fn](const std::vector<value>& bound) { return ainvoke_function(*fn, bound); },
+              std::move(args));
+        } else {
+          stack.callback(
+              [this, fn](const std::vector<value>& bound) { invoke_function(*fn, bound); },
+              std::move(args));
+        }
+        return value{none_value{}};
+      }
+      case stack_method::pop_all:
+        return value{&own(neutral_stacks_, stack.pop_all())};
+      default:
+        return value{none_value{}};  // enter_context and aclose are awaited (aeval_method)
+    }
+  }
+
+  // Calls `use` with the manager a value holds, sync or async, as its C++ object.
+  template <class Use>
+  void with_any_manager(const value& v, Use&& use) {
+    std::visit(
+        [&](auto* cm) {
+          using T = std::remove_pointer_t<decltype(cm)>;
+          if constexpr (std::is_same_v<T, generator_cm>)
+            use(live(*cm));
+          else
+            use(*cm);
+        },
+        as_any_manager(v));
+  }
+
+  using any_manager_ptr =
+      std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
+                   generator_cm*, scripted_acm*, ctxlib::async_exit_stack*, aclosing_cm*,
+                   ctxlib::neutral_exit_stack*>;
+
+  static any_manager_ptr as_any_manager(const value& v) {
+    return std::visit(
+        [](const auto& a) -> any_manager_ptr {
+          using T = std::decay_t<decltype(a)>;
+          if constexpr (std::is_constructible_v<any_manager_ptr, T> && std::is_pointer_v<T> &&
+                        !std::is_same_v<T, const py_class*> &&
+                        !std::is_same_v<T, const function_decl*>) {
+            return a;
+          } else {
+            std::terminate();  // unreachable for checked programs
+          }
+        },
+        v.v);
+  }
+
+  // `await NAME.enter_context(X)` on a NeutralExitStack: sync or async X.
+  ctxlib::task<value> neutral_enter(ctxlib::neutral_exit_stack& stack, value manager) {
+    std::optional<value> result;
+    any_manager_ptr cm = as_any_manager(manager);
+    if (auto* s = std::get_if<scripted_cm*>(&cm)) {
+      auto entering = stack.enter_context(**s);
+      result = co_await std::move(entering);
+    } else if (auto* a = std::get_if<scripted_acm*>(&cm)) {
+      auto entering = stack.enter_context(**a);
+      result = co_await std::move(entering);
+    } else if (auto* n = std::get_if<nullcontext_cm*>(&cm)) {
+      auto entering = stack.enter_context(**n);
+      result = co_await std::move(entering);
+    } else if (auto* g = std::get_if<generator_cm*>(&cm)) {
+      auto entering = stack.enter_context(live(**g));
+      result = co_await std::move(entering);
+    } else if (auto* e = std::get_if<ctxlib::exit_stack*>(&cm)) {
+      auto entering = stack.enter_context(**e);
+      result = value{&co_await std::move(entering)};
+    } else if (auto* as = std::get_if<ctxlib::async_exit_stack*>(&cm)) {
+      auto entering = stack.enter_context(**as);
+      result = value{&co_await std::move(entering)};
+    } else if (auto* ns = std::get_if<ctxlib::neutral_exit_stack*>(&cm)) {
+      auto entering = stack.enter_context(**ns);
+      result = value{&co_await std::move(entering)};
+    } else if (auto* c = std::get_if<closing_cm*>(&cm)) {
+      auto entering = stack.enter_context(**c);
+      result = value{&co_await std::move(entering)};
+    } else if (auto* ac = std::get_if<aclosing_cm*>(&cm)) {
+      auto entering = stack.enter_context(**ac);
+      result = value{&co_await std::move(entering)};
+    } else {
+      auto entering = stack.enter_context(*std::get<suppress_cm*>(cm));
+      co_await std::move(entering);
+      result = value{none_value{}};
+    }
+    co_return std::move(*result);
+  }
+
+  // An async exit function pushed on an AsyncExitStack: its result decides suppression.
+  ctxlib::task<bool> async_exit_function(const function_decl& fn, std::exception_ptr e) {
+    ctxlib::task<value> call = ainvoke_function(fn, {exception_value(e)});
+    co_return truthy(co_await std::move(call));
+  }
+
+  // `await NAME.enter_async_context(X)` / `await NAME.aclose()`.
+  ctxlib::task<value> aeval_method(const method_call& m, frame& f) {
+    value object = eval_name(m.object, f);
+    if (auto* neutral = std::get_if<ctxlib::neutral_exit_stack*>(&object.v)) {
+      if (m.method == stack_method::aclose) {
+        ctxlib::task<> closing = (*neutral)->aclose();
+        co_await std::move(closing);
+        co_return value{none_value{}};
+      }
+      ctxlib::task<value> entering = neutral_enter(**neutral, eval(m.args.at(0), f));
+      co_return co_await std::move(entering);
+    }
+    ctxlib::async_exit_stack& stack = *std::get<ctxlib::async_exit_stack*>(object.v);
+    if (m.method == stack_method::aclose) {
+      ctxlib::task<> closing = stack.aclose();
+      co_await std::move(closing);
+      co_return value{none_value{}};
+    }
+    value manager = eval(m.args.at(0), f);
+    if (auto* acm = std::get_if<scripted_acm*>(&manager.v)) {
+      auto entering = stack.enter_async_context(**acm);
+      co_return co_await std::move(entering);
+    }
+    if (auto* inner = std::get_if<ctxlib::async_exit_stack*>(&manager.v)) {
+      auto entering = stack.enter_async_context(**inner);
+      co_return value{&co_await std::move(entering)};
+    }
+    if (auto* closer = std::get_if<aclosing_cm*>(&manager.v)) {
+      auto entering = stack.enter_async_context(**closer);
+      co_return value{&co_await std::move(entering)};
+    }
+    auto entering = stack.enter_async_context(*std::get<nullcontext_cm*>(manager.v));
+    co_return co_await std::move(entering);
   }
 
   static manager_ptr as_manager(const value& v) {
@@ -902,6 +1461,12 @@ class interpreter {
       case cpp_base::stop_iteration:
         e = make(std::type_identity<ctxlib::stop_iteration>{});
         break;
+      case cpp_base::stop_async_iteration:
+        e = make(std::type_identity<ctxlib::stop_async_iteration>{});
+        break;
+      case cpp_base::cancelled_error:
+        e = make(std::type_identity<ctxlib::cancelled_error>{});
+        break;
     }
     return created_.emplace_back(std::move(e));
   }
@@ -931,7 +1496,8 @@ class interpreter {
     }
     return out;
   }
-  std::string render_instance(const scripted_cm& cm) {
+  template <class CM>
+  std::string render_instance(const CM& cm) {
     return cm.decl().name + "(" + render_list(cm.args()) + ")";
   }
 
@@ -952,10 +1518,16 @@ class interpreter {
             return a->name;
           else if constexpr (std::is_same_v<T, std::exception_ptr>)
             return render_exception(a, seen);
-          else if constexpr (std::is_same_v<T, scripted_cm*>)
+          else if constexpr (std::is_same_v<T, scripted_cm*> || std::is_same_v<T, scripted_acm*>)
             return "<" + render_instance(*a) + ">";
           else if constexpr (std::is_same_v<T, ctxlib::exit_stack*>)
             return "<ExitStack>";
+          else if constexpr (std::is_same_v<T, ctxlib::async_exit_stack*>)
+            return "<AsyncExitStack>";
+          else if constexpr (std::is_same_v<T, aclosing_cm*>)
+            return "<aclosing>";
+          else if constexpr (std::is_same_v<T, ctxlib::neutral_exit_stack*>)
+            return "<NeutralExitStack>";
           else if constexpr (std::is_same_v<T, suppress_cm*>)
             return "<suppress>";
           else if constexpr (std::is_same_v<T, nullcontext_cm*>)
@@ -1009,13 +1581,23 @@ class interpreter {
   // reachable. Stacks are declared last so they are destroyed first, while what their
   // remaining entries refer to still exists.
   std::deque<scripted_cm> cms_storage_;
+  std::deque<scripted_acm> acms_storage_;
   std::deque<suppress_cm> suppressors_;
   std::deque<nullcontext_cm> nullcontexts_;
   std::deque<closing_cm> closings_;
+  std::deque<aclosing_cm> aclosings_;
   std::deque<generator_cm> generators_;
   std::deque<ctxlib::exit_stack> stacks_;
+  // An AsyncExitStack left unclosed is destroyed without running its entries, as Python drops
+  // one (nothing would await them).
+  std::deque<ctxlib::async_exit_stack> async_stacks_;
+  std::deque<ctxlib::neutral_exit_stack> neutral_stacks_;
   std::map<const function_decl*, std::function<value(const std::vector<value>&)>> decorated_;
+  std::map<const function_decl*, std::function<ctxlib::task<value>(std::vector<value>)>>
+      async_decorated_;
   std::set<const stmt*> yielding_;  // statements of generator bodies that contain a `yield`
+  std::set<const stmt*> awaiting_;  // statements of async bodies that await
+  bool async_main_ = false;         // the top-level code awaits: it runs as a task
 };
 
 bool class_set::matches(const std::exception_ptr& exception) const {
@@ -1037,6 +1619,21 @@ bool scripted_cm::exit(const std::exception_ptr& exception) {
 
 void scripted_cm::close() {
   in_.call_method(*this, decl_.close, "close", nullptr, nullptr);
+}
+
+ctxlib::task<value> scripted_acm::aenter() {
+  return in_.acall_method(*this, decl_.enter, "enter", nullptr, std::nullopt);
+}
+
+ctxlib::task<bool> scripted_acm::aexit(std::exception_ptr exception) {
+  value received = exception ? value{exception} : value{none_value{}};
+  ctxlib::task<value> call =
+      in_.acall_method(*this, decl_.exit, "exit", &decl_.exit_param, std::move(received));
+  co_return truthy(co_await std::move(call));
+}
+
+ctxlib::task<value> scripted_acm::aclose() {
+  return in_.acall_method(*this, decl_.close, "close", nullptr, std::nullopt);
 }
 
 }  // namespace

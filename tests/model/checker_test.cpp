@@ -284,7 +284,7 @@ const std::vector<violation>& violations() {
        "    raise v\n",
        6, 11, "found a value of kind value"},
       {"bind_contextmanager", "contextmanager = 1\n", 1, 1,
-       "'contextmanager' is the decorator @contextmanager"},
+       "'contextmanager' names a contextlib decorator"},
       // decorators
       {"decorator_function", "@fn(1, KeyError)\ndef d():\n    pass\nmark 1\n", 1, 2,
        "a decorator must be a cm or a @contextmanager function, found 'fn'"},
@@ -351,6 +351,84 @@ const std::vector<violation>& violations() {
        "s = ExitStack()\nv = s.enter_context(suppress())\nraise v\n", 3, 7, "found a value"},
       {"closing_binds_the_cm", "with closing(Closable()) as c:\n    raise c\n", 2, 11,
        "found a context manager"},
+      // async constructs
+      {"await_in_sync_def", "def d():\n    await sleep()\nmark 1\n", 2, 5,
+       "'await' is only allowed at top level, in async defs and in acm members"},
+      {"async_with_in_sync_cm",
+       "cm C:\n    enter:\n        async with nullcontext():\n"
+       "            pass\nmark 1\n",
+       3, 9, "'async with' is only allowed at top level"},
+      {"with_on_acm", "acm A:\n    pass\nwith A():\n    pass\n", 3, 6,
+       "'with': the manager may be an instance of acm 'A' (enter it with 'async with')"},
+      {"async_with_on_cm", "async with Plain(1, KeyError):\n    pass\n", 1, 12,
+       "'async with': the manager may be an instance of cm 'Plain' (enter it with 'with')"},
+      {"async_with_on_exit_stack", "async with ExitStack():\n    pass\n", 1, 12,
+       "an ExitStack is not an async context manager"},
+      {"async_with_on_suppress", "async with suppress():\n    pass\n", 1, 12,
+       "suppress is not an async context manager"},
+      {"async_def_called_without_await", "async def af():\n    pass\naf()\n", 3, 1,
+       "async def 'af' must be awaited: await af(...)"},
+      {"await_a_sync_function", "await fn(1, KeyError)\n", 1, 7,
+       "'await' needs a call of an async def (not an exit function) or sleep(), found 'fn'"},
+      {"await_sleep_with_argument", "await sleep(1)\n", 1, 7, "'sleep' takes no arguments"},
+      {"await_arity", "async def af(x):\n    pass\nawait af()\n", 3, 7,
+       "'af' takes 1 argument, got 0"},
+      {"enter_context_acm", "acm A:\n    pass\ns = ExitStack()\ns.enter_context(A())\n", 4, 17,
+       "'.enter_context': the manager may be an instance of acm 'A'"},
+      {"push_acm", "acm A:\n    pass\ns = ExitStack()\ns.push(A())\n", 4, 8,
+       "'.push': the manager may be an instance of acm 'A'"},
+      {"push_async_exit_function", "async def af(*e):\n    pass\ns = ExitStack()\ns.push(af)\n", 4,
+       8, "'.push' on an ExitStack needs a sync exit function; 'af' is an async def"},
+      {"callback_async_def", "async def af():\n    pass\ns = ExitStack()\ns.callback(af)\n", 4, 12,
+       "'.callback' on an ExitStack needs a sync function; 'af' is an async def"},
+      {"closing_acm", "acm A:\n    aclose:\n        pass\nwith closing(A()):\n    pass\n", 4, 14,
+       "'closing' needs an instance of a cm that declares 'close'"},
+      {"contextmanager_async_def", "@contextmanager\nasync def g():\n    yield\nmark 1\n", 2, 11,
+       "@contextmanager cannot decorate an async def"},
+      {"cm_decorates_async_def",
+       "async def d():\n    pass\n@Plain(1, KeyError)\nasync def d2():\n    pass\nmark 1\n", 3, 2,
+       "a decorator above an async def must be an acm (AsyncContextDecorator), found 'Plain'"},
+      {"acm_decorates_sync_def", "acm A:\n    pass\n@A()\ndef d():\n    pass\nmark 1\n", 3, 2,
+       "acm 'A' can only decorate an async def"},
+      {"bind_sleep", "sleep = 1\n", 1, 1, "'sleep' is reserved for 'await sleep()'"},
+      {"acm_recursion",
+       "acm A:\n    aenter:\n        async with A():\n            pass\nasync with A():\n"
+       "    pass\n",
+       3, 20, "recursion is not allowed: 'A' can run itself again"},
+      {"async_def_recursion", "async def af():\n    await af()\nawait af()\n", 2, 11,
+       "recursion is not allowed: 'af' can run itself again"},
+      {"enter_async_context_not_awaited",
+       "acm A:\n    pass\ns = AsyncExitStack()\nv = s.enter_async_context(A())\n", 4, 5,
+       "'.enter_async_context(...)' must be awaited"},
+      {"aclose_not_awaited", "s = AsyncExitStack()\ns.aclose()\n", 2, 1,
+       "'.aclose(...)' must be awaited"},
+      {"async_method_on_exit_stack", "s = ExitStack()\nawait s.aclose()\n", 2, 7,
+       "'s' is an ExitStack; '.aclose' needs an AsyncExitStack"},
+      {"close_on_async_stack", "s = AsyncExitStack()\ns.close()\n", 2, 1,
+       "an AsyncExitStack has no '.close()'"},
+      {"with_on_async_stack", "with AsyncExitStack():\n    pass\n", 1, 6,
+       "an AsyncExitStack is an async context manager (use 'async with')"},
+      {"enter_async_context_sync_cm",
+       "s = AsyncExitStack()\nawait s.enter_async_context(Plain(1, KeyError))\n", 2, 29,
+       "'.enter_async_context': the manager may be an instance of cm 'Plain'"},
+      {"push_async_callback_sync", "s = AsyncExitStack()\ns.push_async_callback(fn, 1, KeyError)\n",
+       2, 23, "'.push_async_callback' needs the name of an async def"},
+      {"push_async_exit_sync_exit_function", "s = AsyncExitStack()\ns.push_async_exit(onexit)\n", 2,
+       19, "'.push_async_exit' needs an async exit function"},
+      {"aclosing_needs_acm_with_aclose", "acm A:\n    pass\nasync with aclosing(A()):\n    pass\n",
+       3, 21, "'aclosing' needs an instance of an acm that declares 'aclose'"},
+      {"aclosing_in_sync_with",
+       "acm A:\n    aclose:\n        pass\nwith aclosing(A()):\n    pass\n", 4, 6,
+       "aclosing is an async context manager (use 'async with')"},
+      {"neutral_enter_context_not_awaited",
+       "s = NeutralExitStack()\nv = s.enter_context(Plain(1, KeyError))\n", 2, 5,
+       "'.enter_context(...)' must be awaited on a NeutralExitStack"},
+      {"neutral_has_no_close", "s = NeutralExitStack()\ns.close()\n", 2, 1,
+       "a NeutralExitStack has no '.close'"},
+      {"neutral_mixed_manager",
+       "acm A:\n    pass\nx = Plain(1, KeyError)\nif x:\n    x = A()\ns = NeutralExitStack()\n"
+       "s.push(x)\n",
+       7, 8, "needs a manager that is certainly sync or certainly async"},
       // several errors, reported in source order
       {"several_errors", "mark a\nmark b\nraise 1\n", 1, 6, "unknown name 'a'", 3},
   };
@@ -592,6 +670,42 @@ TEST(Checker, GeneratorsAndDecorators) {
   EXPECT_EQ(std::get<call_expr>(p.functions[2].decorator->node).kind, call_kind::new_cm);
   const auto& w = std::get<with_stmt>(p.main[0].node);
   EXPECT_EQ(std::get<call_expr>(w.items[0].manager.node).kind, call_kind::new_generator);
+}
+
+TEST(Checker, AsyncConstructs) {
+  program p = must_load(
+      "acm A(n):\n"
+      "    aenter:\n"
+      "        await sleep()\n"
+      "        return KeyError(1)\n"
+      "    aexit(exc):\n"
+      "        async with nullcontext(exc):\n"
+      "            await helper(exc)\n"
+      "        return True\n"
+      "    aclose:\n"
+      "        pass\n"
+      "async def helper(x):\n"
+      "    with nullcontext():\n"
+      "        await sleep()\n"
+      "async def on_exit(*exc):\n"
+      "    pass\n"
+      "try:\n"
+      "    async with A(1) as e, nullcontext(2) as two:\n"
+      "        raise e\n"  // aenter's returns are exceptions
+      "except KeyError:\n"
+      "    await helper(on_exit)\n"
+      "    raise\n");
+  EXPECT_TRUE(p.cms[0].is_async);
+  EXPECT_TRUE(p.functions[0].is_async);
+  EXPECT_TRUE(p.functions[1].exit_signature);
+  const auto& t = std::get<try_stmt>(p.main[0].node);
+  const auto& w = std::get<with_stmt>(t.body[0].node);
+  EXPECT_TRUE(w.is_async);
+  EXPECT_EQ(std::get<call_expr>(w.items[0].manager.node).kind, call_kind::new_cm);
+  const auto& a = std::get<await_stmt>(t.handlers[0].body[0].node);
+  EXPECT_EQ(std::get<call_expr>(a.call.node).kind, call_kind::call_function);
+  const auto& sleep = std::get<await_stmt>((*p.cms[0].enter)[0].node);
+  EXPECT_EQ(std::get<call_expr>(sleep.call.node).kind, call_kind::sleep);
 }
 
 TEST(Checker, ResolvesCallKinds) {

@@ -272,6 +272,43 @@ TEST(Parser, GeneratorsAndDecorators) {
   EXPECT_EQ(node<call_expr>(*p.functions[2].decorator).callee, "Guard");
 }
 
+TEST(Parser, AsyncConstructs) {
+  const std::string text =
+      "acm A(n):\n"
+      "    aenter:\n"
+      "        await sleep()\n"
+      "        return n\n"
+      "    aexit(exc):\n"
+      "        return True\n"
+      "    aclose:\n"
+      "        pass\n"
+      "\n"
+      "async def f(x):\n"
+      "    await sleep()\n"
+      "\n"
+      "async def g(*exc):\n"
+      "    pass\n"
+      "\n"
+      "async with A(1) as v, nullcontext():\n"
+      "    await f(v)\n"
+      "with nullcontext():\n"
+      "    pass\n";
+  program p = parsed(text);
+  ASSERT_EQ(p.cms.size(), 1u);
+  EXPECT_TRUE(p.cms[0].is_async);
+  EXPECT_TRUE(p.cms[0].enter && p.cms[0].exit && p.cms[0].close);
+  EXPECT_EQ(p.cms[0].exit_param, "exc");
+  ASSERT_EQ(p.functions.size(), 2u);
+  EXPECT_TRUE(p.functions[0].is_async);
+  EXPECT_TRUE(p.functions[1].is_async);
+  EXPECT_TRUE(p.functions[1].exit_signature);
+  EXPECT_TRUE(node<with_stmt>(p.main[0]).is_async);
+  EXPECT_FALSE(node<with_stmt>(p.main[1]).is_async);
+  const auto& a = node<await_stmt>(node<with_stmt>(p.main[0]).body[0]);
+  EXPECT_EQ(node<call_expr>(a.call).callee, "f");
+  EXPECT_EQ(print(p), text);
+}
+
 TEST(Lexer, CommentsBlankLinesAndLineEnds) {
   program p = parsed(
       "# ports: TestExitStack.test_exit_raise\r\n"

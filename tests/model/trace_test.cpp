@@ -113,6 +113,7 @@ TEST(Builtins, HierarchyMatchesCPython311) {
       {"RuntimeError", {"Exception", "BaseException"}},
       {"Exception", {"BaseException"}},
       {"BaseException", {}},
+      {"CancelledError", {"BaseException"}},
   };
   EXPECT_EQ(builtin_exception_classes().size(), mros.size());
   for (const auto& [name, bases] : mros) {

@@ -132,7 +132,7 @@ class Generator:
                     name = self.fresh('w')
                     inner[name] = 'stack' if manager[0] == NEW_EXIT_STACK else 'val'
                 items.append((manager, name))
-            return (WITH, tuple(items), self.block(inner, depth - 1, context))
+            return (WITH, tuple(items), self.block(inner, depth - 1, context), False)
         if x < 0.56 and depth > 0:
             # `if NAME:`; an exit parameter ('opt': None or an exception object) is an
             # exception object where the condition holds.
@@ -173,22 +173,22 @@ class Generator:
             stack = self.random.choice(stacks)
             y = self.random.random()
             if y < 0.25:
-                return (EXPR, (METHOD, stack, 'callback', ((NAME, 'f'), self.value(scope))))
+                return (EXPR, (METHOD, stack, 'callback', ((NAME, 'f'), self.value(scope)), False))
             if y < 0.45:
                 pushed = (NAME, 'g') if self.chance(0.6) else (NEW_CM, 'C0', (self.const(),))
                 if not in_function and self.chance(0.2):
                     pushed = (NEW_GENERATOR, 'k', (self.const(),))  # exit before any enter (G20)
-                return (EXPR, (METHOD, stack, 'push', (pushed,)))
+                return (EXPR, (METHOD, stack, 'push', (pushed,), False))
             if y < 0.65:
                 manager = self.manager(scope, in_function)
                 name = self.fresh('e')
                 scope[name] = 'val'
-                return (ASSIGN, name, (METHOD, stack, 'enter_context', (manager,)))
+                return (ASSIGN, name, (METHOD, stack, 'enter_context', (manager,), False))
             if y < 0.8:
                 name = self.fresh('s')
                 scope[name] = 'stack'
-                return (ASSIGN, name, (METHOD, stack, 'pop_all', ()))
-            return (EXPR, (METHOD, stack, 'close', ()))
+                return (ASSIGN, name, (METHOD, stack, 'pop_all', (), False))
+            return (EXPR, (METHOD, stack, 'close', (), False))
         if x < 0.85 and not in_function:
             name = self.fresh('s')
             scope[name] = 'stack'
@@ -211,12 +211,12 @@ class Generator:
                 stack = (NAME, self.random.choice(stacks))
                 if self.chance(0.5):
                     return (EXPR, (CALL, 'h', (stack,)))
-                return (EXPR, (METHOD, stack[1], 'callback', ((NAME, 'h'), stack)))
+                return (EXPR, (METHOD, stack[1], 'callback', ((NAME, 'h'), stack), False))
             if self.chance(0.4):  # decorated: inside C0 (the same instance) or a new k generator
                 called = self.random.choice(['d1', 'd2'])
                 if stacks and self.chance(0.3):
                     return (EXPR, (METHOD, self.random.choice(stacks), 'callback',
-                                   ((NAME, called), self.value(scope))))
+                                   ((NAME, called), self.value(scope)), False))
                 return (EXPR, (CALL, called, (self.value(scope),)))
             return (EXPR, (CALL, 'f', (self.value(scope),)))
         return (PASS,)
@@ -227,23 +227,25 @@ class Generator:
         plain = {'p': 'val', 'self': 'cm'}
         with_exc = dict(plain, ex='opt')
         cms = (('C0', ('p',), self.block(plain, 1, method), 'ex', self.block(with_exc, 1, method),
-                None),
+                None, False),
                ('C1', ('p',), None if self.chance(0.5) else self.block(plain, 1, method), 'ex',
                 None if self.chance(0.5) else self.block(with_exc, 1, method),
-                self.block(plain, 1, method)))
+                self.block(plain, 1, method), False))
         generator = {'function': True, 'generator': True}
         body = self.block({'p': 'val'}, 2, generator)
         if not has_yield(body):
             at = self.random.randint(0, len(body))
             body = body[:at] + ((YIELD, (NAME, 'p')),) + body[at:]
-        functions = (('f', ('a',), False, self.block({'a': 'val'}, 1, function), False, None),
-                     ('g', ('e',), True, self.block({'e': 'opt'}, 1, function), False, None),
-                     ('h', ('s',), False, self.block({'s': 'stack'}, 1, function), False, None),
-                     ('k', ('p',), False, body, True, None),
+        functions = (('f', ('a',), False, self.block({'a': 'val'}, 1, function), False, None,
+                      False),
+                     ('g', ('e',), True, self.block({'e': 'opt'}, 1, function), False, None, False),
+                     ('h', ('s',), False, self.block({'s': 'stack'}, 1, function), False, None,
+                      False),
+                     ('k', ('p',), False, body, True, None, False),
                      ('d1', ('a',), False, self.block({'a': 'val'}, 1, function), False,
-                      (NEW_CM, 'C0', (self.const(),))),
+                      (NEW_CM, 'C0', (self.const(),)), False),
                      ('d2', ('a',), False, self.block({'a': 'val'}, 1, function), False,
-                      (NEW_GENERATOR, 'k', (self.const(),))))
+                      (NEW_GENERATOR, 'k', (self.const(),)), False))
         return (CLASSES, cms, functions, self.block({}, 3, {}, size=self.random.randint(2, 8)))
 
 

@@ -652,3 +652,27 @@ TEST(Asynccontextmanager, ExitOfANeverEnteredManagerBehavesLikeCPythons) {  // A
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ctxlib_test;
+
+// AG3 with a failing aclose: CPython's aclose() throws GeneratorExit unchained, so the chain is
+// K -> GeneratorExit and stops (a synchronous close() would continue to "didn't stop").
+TEST(Asynccontextmanager, AcloseThrowsGeneratorExitUnchained) {
+  auto raising = []() -> ctxlib::asynccontextmanager<> {
+    try {
+      co_yield {};
+      co_yield {};
+    } catch (const ctxlib::generator_exit&) {
+      ctxlib::raise(key_error("K"));
+    }
+  };
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(ctxlib::async_with(raising(), [] {})); });
+  EXPECT_EQ(message_of(escaped), "K");
+  auto generator_exit = ctxlib::context_of(escaped);
+  EXPECT_NE(ctxlib::exception_cast<ctxlib::generator_exit>(generator_exit), nullptr);
+  EXPECT_EQ(ctxlib::context_of(generator_exit), nullptr);
+}
+
+}  // namespace

@@ -123,8 +123,7 @@ class asynccontextmanager_promise {
   void deliver() {
     if (!delivered_) return;
     std::exception_ptr e = std::exchange(delivered_, nullptr);
-    // athrow() raises the object as is; aclose() raises a new GeneratorExit, chained to the
-    // exception being handled where aclose() was awaited.
+    // athrow() and aclose() raise the object as is (no chaining), unlike a generator's close().
     if (chain_delivered_) raise(std::move(e));
     std::rethrow_exception(std::move(e));
   }
@@ -256,8 +255,10 @@ class [[nodiscard]] asynccontextmanager {
   task<> aclose() {
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) co_return;
+    // Unlike a generator's close(), an async generator's aclose() throws GeneratorExit in the
+    // way athrow() does: not chained to the exception being handled (CPython 3.11).
     promise().delivered_ = std::make_exception_ptr(generator_exit());
-    promise().chain_delivered_ = true;
+    promise().chain_delivered_ = false;
     co_await resume();
     if (!finished()) raise(runtime_error("async generator ignored GeneratorExit"));
     std::exception_ptr escaped = promise().raised_;

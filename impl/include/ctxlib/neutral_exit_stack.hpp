@@ -46,7 +46,7 @@ class neutral_exit_stack {
                     "neutral_exit_stack::enter_context needs a context manager, synchronous or "
                     "asynchronous.");
       using entered = decltype(std::declval<manager&>().enter());
-      return enter_sync<entered>(stack_, std::forward<CM>(cm));
+      return enter_sync<entered, CM>(stack_, std::forward<CM>(cm));  // an lvalue is referenced
     }
   }
 

@@ -64,6 +64,10 @@ enum class call_kind : std::uint8_t {
   new_closing,
   call_function,  // NAME(args...) of a declared non-exit function
   new_generator,  // NAME(args...) of a @contextmanager function: a generator cm
+  sleep,          // sleep(): only in `await sleep()` (asyncio.sleep(0) / ctxlib::yield_now())
+  new_async_exit_stack,    // AsyncExitStack()
+  new_aclosing,            // aclosing(X): X an instance of an acm that declares aclose
+  new_neutral_exit_stack,  // NeutralExitStack() (asyncstdlib's async-neutral stack)
 };
 
 struct call_expr {
@@ -79,13 +83,39 @@ struct tuple_expr {
   bool operator==(const tuple_expr&) const = default;
 };
 
-enum class stack_method : std::uint8_t { enter_context, push, callback, pop_all, close };
+enum class stack_method : std::uint8_t {
+  enter_context,
+  push,
+  callback,
+  pop_all,
+  close,
+  // AsyncExitStack's own: `await s.enter_async_context(X)`, `s.push_async_exit(X)`,
+  // `s.push_async_callback(F, ...)`, `await s.aclose()`.
+  enter_async_context,
+  push_async_exit,
+  push_async_callback,
+  aclose,
+};
+
+inline const char* method_name(stack_method m) {
+  static const char* const names[] = {"enter_context",   "push",
+                                      "callback",        "pop_all",
+                                      "close",           "enter_async_context",
+                                      "push_async_exit", "push_async_callback",
+                                      "aclose"};
+  return names[static_cast<int>(m)];
+}
 
 // `NAME.method(args...)` on an exit stack.
 struct method_call {
   std::string object;
   stack_method method = stack_method::close;
   std::vector<expr> args;
+  bool awaited = false;  // `await NAME.method(...)`
+  // On a NeutralExitStack, set by the checker: the entry is async (an acm, an async def), so
+  // CPython's AsyncExitStack takes it with enter_async_context / push_async_exit /
+  // push_async_callback.
+  bool async_entry = false;
   bool operator==(const method_call&) const = default;
 };
 
@@ -146,6 +176,7 @@ struct with_item {
 struct with_stmt {
   std::vector<with_item> items;  // several items nest, left to right (W3)
   block body;
+  bool is_async = false;  // `async with` (W11)
   bool operator==(const with_stmt&) const = default;
 };
 struct except_clause {
@@ -179,8 +210,16 @@ struct if_stmt {
   bool operator==(const if_stmt&) const = default;
 };
 
-using stmt_node = std::variant<pass_stmt, mark_stmt, assign_stmt, set_attribute_stmt, raise_stmt,
-                               return_stmt, expr_stmt, with_stmt, try_stmt, if_stmt, yield_stmt>;
+// `await NAME(ARGS)`: awaits a call of an async function, or `await sleep()` (a real
+// suspension point). Only in async code: top level, async defs, acm members.
+struct await_stmt {
+  expr call;  // a call_expr of kind call_function (an async def) or sleep
+  bool operator==(const await_stmt&) const = default;
+};
+
+using stmt_node =
+    std::variant<pass_stmt, mark_stmt, assign_stmt, set_attribute_stmt, raise_stmt, return_stmt,
+                 expr_stmt, with_stmt, try_stmt, if_stmt, yield_stmt, await_stmt>;
 
 struct stmt {
   stmt_node node;
@@ -207,7 +246,8 @@ struct class_decl {
   bool operator==(const class_decl&) const = default;
 };
 
-// `cm NAME(PARAMS): enter / exit(EXC) / close`.
+// `cm NAME(PARAMS): enter / exit(EXC) / close`, or with `is_async` `acm NAME(PARAMS):` whose
+// members are written `aenter` / `aexit(EXC)` / `aclose` (async methods: they may await).
 struct cm_decl {
   std::string name;
   std::vector<param> params;
@@ -216,6 +256,7 @@ struct cm_decl {
   std::optional<block> exit;
   std::optional<block> close;
   source_pos at;
+  bool is_async = false;  // `acm`
   bool operator==(const cm_decl&) const = default;
 };
 
@@ -232,6 +273,7 @@ struct function_decl {
   source_pos at;
   bool generator = false;
   std::optional<expr> decorator;
+  bool is_async = false;  // `async def`
   bool operator==(const function_decl&) const = default;
 };
 
