@@ -56,9 +56,10 @@ PROGRAMS = {
 }
 
 
-def main():
-    for name, program in PROGRAMS.items():
-        path = OUT / name
+def write(programs, out):
+    """Writes each program, keeping the `--- expect` sections a file already has."""
+    for name, program in programs.items():
+        path = out / name
         tail = ""
         if path.exists():
             old = path.read_text()
@@ -70,4 +71,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    write(PROGRAMS, OUT)

@@ -9,6 +9,8 @@ Only the program text is written; an existing `--- expect` section is kept as it
 """
 import pathlib
 
+from gen_excessive_nesting import write  # the same writer: keeps recorded traces
+
 N = 10000
 HERE = pathlib.Path(__file__).resolve().parent
 OUT = HERE.parent / "TestAsyncExitStack"
@@ -61,18 +63,5 @@ PROGRAMS = {
 }
 
 
-def main():
-    for name, program in PROGRAMS.items():
-        path = OUT / name
-        tail = ""
-        if path.exists():
-            old = path.read_text()
-            idx = old.find("\n--- expect")
-            if idx != -1:
-                tail = old[idx + 1:]
-        path.write_text(program + tail)
-        print(f"wrote {path}")
-
-
 if __name__ == "__main__":
-    main()
+    write(PROGRAMS, OUT)
