@@ -436,7 +436,7 @@ class checker {
     std::vector<vtype> yields;
     check_function_body(*f, &yields);
     if (yields.empty())
-      error(f->at, "@contextmanager function " + q(f->name) +
+      error(f->at, generator_decorator(*f) + " function " + q(f->name) +
                        " has no 'yield' (Python would not make it a generator)");
     vtype r = yields.empty() ? value_type() : yields.front();
     for (std::size_t i = 1; i < yields.size(); ++i) r = loose_join(r, yields[i]);
@@ -444,6 +444,10 @@ class checker {
     yielding_.erase(function_name);
     yield_types_.emplace(function_name, r);
     return r;
+  }
+
+  static std::string generator_decorator(const function_decl& f) {
+    return f.is_async ? "@asynccontextmanager" : "@contextmanager";
   }
 
   // ------------------------------------------------------------------ bodies
@@ -510,26 +514,28 @@ class checker {
   }
 
   void check_function(function_decl& f) {
-    if (f.is_async && f.generator)
-      error(f.at, "@contextmanager cannot decorate an async def (use @asynccontextmanager)");
     if (f.is_async && f.decorator) {
-      // AsyncContextDecorator: an acm instance, made once where the function is defined.
+      // AsyncContextDecorator: an acm instance or an @asynccontextmanager generator cm, made
+      // once where the function is defined.
       auto* c = std::get_if<call_expr>(&f.decorator->node);
       const cm_decl* cm = c ? find_cm(c->callee) : nullptr;
-      if (!cm || !cm->is_async) {
+      const function_decl* g = c ? find_function(c->callee) : nullptr;
+      const bool async_cm = (cm && cm->is_async) || (g && g->generator && g->is_async);
+      if (!async_cm) {
         error(f.decorator->at,
-              "a decorator above an async def must be an acm (AsyncContextDecorator), found " +
+              "a decorator above an async def must be an acm or an @asynccontextmanager "
+              "function (AsyncContextDecorator), found " +
                   (c ? q(c->callee) : std::string("an expression")));
         return;
       }
     }
     if (f.generator) {
       if (f.exit_signature)
-        error(f.at, "@contextmanager function " + q(f.name) +
+        error(f.at, generator_decorator(f) + " function " + q(f.name) +
                         " cannot be an exit function (def NAME(*EXC))");
       if (f.decorator)
         error(f.decorator->at,
-              "@contextmanager function " + q(f.name) + " cannot have another decorator");
+              generator_decorator(f) + " function " + q(f.name) + " cannot have another decorator");
       if (find_function(f.name) == &f) {
         yield_type(f.name);
       } else {  // a duplicate declaration: check it anyway
@@ -554,6 +560,11 @@ class checker {
     const function_decl* target = find_function(c->callee);
     if (const cm_decl* cm = find_cm(c->callee); cm && cm->is_async && !f.is_async) {
       error(d.at, "acm " + q(c->callee) + " can only decorate an async def");
+      return;
+    }
+    if (target && target->generator && target->is_async && !f.is_async) {
+      error(d.at,
+            "@asynccontextmanager function " + q(c->callee) + " can only decorate an async def");
       return;
     }
     if (!find_cm(c->callee) && !(target && target->generator)) {
@@ -735,6 +746,10 @@ class checker {
       return is_async ? "" : "a NeutralExitStack is an async context manager (use 'async with')";
     if (!is_async) {
       if (!t.aclosing.empty()) return "aclosing is an async context manager (use 'async with')";
+      for (const auto& name : t.generators)
+        if (const function_decl* f = find_function(name); f && f->is_async)
+          return "may be an @asynccontextmanager generator of " + q(name) +
+                 " (enter it with 'async with')";
       for (const auto& name : t.declared)
         if (const cm_decl* d = find_cm(name); d && d->is_async)
           return "may be an instance of acm " + q(name) + " (enter it with 'async with')";
@@ -743,7 +758,10 @@ class checker {
     if (t.k == kind::stack) return "an ExitStack is not an async context manager";
     if (t.suppress) return "suppress is not an async context manager";
     if (!t.closing.empty()) return "closing is not an async context manager";
-    if (!t.generators.empty()) return "a @contextmanager generator is not an async context manager";
+    for (const auto& name : t.generators)
+      if (const function_decl* f = find_function(name); f && !f->is_async)
+        return "may be a @contextmanager generator of " + q(name) +
+               ", not an async context manager (use @asynccontextmanager for 'async with')";
     for (const auto& name : t.declared)
       if (const cm_decl* d = find_cm(name); d && !d->is_async)
         return "may be an instance of cm " + q(name) + " (enter it with 'with')";
@@ -835,7 +853,7 @@ class checker {
   void check_node(yield_stmt& y, source_pos at, int) {
     vtype t = y.value ? value_of(*y.value, 1) : value_type();
     if (!cur().yields)
-      error(at, "'yield' is only allowed in @contextmanager functions");
+      error(at, "'yield' is only allowed in @contextmanager and @asynccontextmanager functions");
     else
       cur().yields->push_back(t);
   }

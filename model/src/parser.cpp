@@ -243,16 +243,20 @@ class parser {
   function_decl parse_decorated() {
     const token& at_tok = next();  // @
     bool generator = false;
+    bool async_generator = false;
     std::optional<expr> decorator;
-    if (peek().kind == token_kind::name && peek().text == "contextmanager") {
-      next();
+    if (peek().kind == token_kind::name &&
+        (peek().text == "contextmanager" || peek().text == "asynccontextmanager")) {
+      const token& name_tok = next();
+      async_generator = name_tok.text == "asynccontextmanager";
       if (peek().is_op('('))
-        fail(peek(), "'@contextmanager' takes no arguments (write @contextmanager)");
+        fail(peek(), "'@" + name_tok.text + "' takes no arguments (write @" + name_tok.text + ")");
       generator = true;
     } else {
       const token& name_tok = peek();
       call_expr c;
-      c.callee = expect_name("a decorator after '@' (@contextmanager or @NAME(ARGS))");
+      c.callee = expect_name(
+          "a decorator after '@' (@contextmanager, @asynccontextmanager or @NAME(ARGS))");
       expect_op('(', "after decorator '" + c.callee +
                          "' (@NAME(ARGS): the cm is made once, where the function is defined)");
       c.args = parse_list(')', "in the arguments of '" + c.callee + "'", 1);
@@ -263,7 +267,14 @@ class parser {
       fail(peek(), "a function takes one decorator (@contextmanager or @NAME(ARGS))");
     if (!peek().is_keyword("def") && !(peek().is_keyword("async") && peek(1).is_keyword("def")))
       expected("'def' after the decorator on line " + std::to_string(at_tok.line));
+    const token& def_tok = peek();
     function_decl d = parse_def();
+    if (generator && async_generator != d.is_async) {
+      fail(def_tok, async_generator
+                        ? "'@asynccontextmanager' decorates an 'async def' (write async def)"
+                        : "'@contextmanager' cannot decorate an 'async def' (use "
+                          "@asynccontextmanager)");
+    }
     d.generator = generator;
     d.decorator = std::move(decorator);
     return d;

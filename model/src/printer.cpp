@@ -71,7 +71,7 @@ class printer {
   }
 
   void print_function(const function_decl& f) {
-    if (f.generator) out_ += "@contextmanager\n";
+    if (f.generator) out_ += f.is_async ? "@asynccontextmanager\n" : "@contextmanager\n";
     if (f.decorator) out_ += "@" + text(*f.decorator) + "\n";
     out_ += (f.is_async ? "async def " : "def ") + f.name + "(";
     if (f.exit_signature)

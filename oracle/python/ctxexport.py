@@ -297,7 +297,7 @@ class Writer:
     def function(self, decl):
         name, params, is_exit, body, is_generator, decorator = decl[:6]
         if is_generator:
-            self.line(0, '@contextmanager')
+            self.line(0, '@asynccontextmanager' if decl[6] else '@contextmanager')
         elif decorator is not None:
             self.line(0, '@' + self.expression(decorator))
         self.function_def(decl)

@@ -5,7 +5,7 @@
 #
 # Every name it defines starts with `_` (the language reserves those for generated code) or is
 # one of contextlib's names the language reserves (ExitStack, suppress, nullcontext, closing,
-# contextmanager), so a program's names never collide with the prelude's.
+# contextmanager, asynccontextmanager), so a program's names never collide with the prelude's.
 import asyncio as _asyncio
 import sys as _sys
 import types as _types
@@ -13,8 +13,8 @@ from asyncio import sleep as _sleep
 from contextlib import AsyncContextDecorator as _AsyncContextDecorator
 from contextlib import ContextDecorator as _ContextDecorator
 from contextlib import AsyncExitStack, ExitStack, aclosing, closing, contextmanager, nullcontext
-from contextlib import suppress
-from contextlib import _GeneratorContextManager
+from contextlib import asynccontextmanager, suppress
+from contextlib import _AsyncGeneratorContextManager, _GeneratorContextManager
 
 
 class _DeclaredCM(_ContextDecorator):
@@ -39,6 +39,10 @@ class _NeutralExitStack(AsyncExitStack):
     push_async_callback)."""
 
 
+def _ignore_loop_error(loop, context):
+    pass
+
+
 def _run_async(main, loop=None):
     """Runs the coroutine function main() to completion (on `loop`, else with asyncio.run)
     and raises what escaped it as the same object: the wrapper catches it inside the
@@ -48,6 +52,10 @@ def _run_async(main, loop=None):
             await main()
         except BaseException as e:  # only carries it out: nothing of the program runs in here
             return e
+        finally:
+            # What runs after the program (an async generator left suspended, finalized by the
+            # loop) is not part of the trace: its errors are not reported either.
+            _asyncio.get_running_loop().set_exception_handler(_ignore_loop_error)
         return None
 
     escaped = loop.run_until_complete(outer()) if loop is not None else _asyncio.run(outer())
@@ -141,7 +149,7 @@ class _Trace:
             return '<closing>'
         if isinstance(value, aclosing):
             return '<aclosing>'
-        if isinstance(value, _GeneratorContextManager):
+        if isinstance(value, (_GeneratorContextManager, _AsyncGeneratorContextManager)):
             return '<generator %s>' % value.gen.__name__
         if isinstance(value, _types.FunctionType):
             return '<function %s>' % value.__name__

@@ -1,5 +1,6 @@
-// resumable.hpp (private): what the runner needs to interpret a @contextmanager function's body
-// inside a `ctxlib::contextmanager` coroutine when its `yield` sits in nested blocks.
+// resumable.hpp (private): what the runner needs to interpret a @contextmanager (or
+// @asynccontextmanager) function's body inside a `ctxlib::contextmanager` (or
+// `ctxlib::asynccontextmanager`) coroutine when its `yield` sits in nested blocks.
 //
 // C++ coroutines are stackless: only the coroutine itself can suspend, not functions it calls.
 // So the statements on the path to a `yield` are interpreted by coroutines too (`task`), each
@@ -113,6 +114,15 @@ class handling {
   std::exception_ptr saved_;
 };
 
+// Raises what the driver delivers at a `yield`, if anything. An exception thrown in at a yield
+// inside a handler chains to that handler's exception, as CPython's gen.throw()/close() and
+// agen.athrow()/aclose() chain to the generator's own exc_info (and to nothing else).
+inline void raise_delivered(std::exception_ptr delivered, const std::exception_ptr& handled) {
+  if (!delivered) return;
+  if (!handled) std::rethrow_exception(std::move(delivered));
+  under_handled(handled, [&] { ctxlib::raise(std::move(delivered)); });
+}
+
 // `co_await yield_point{state}` at a `yield`: suspends the task chain back to the driver.
 template <class Value>
 struct yield_point {
@@ -120,14 +130,67 @@ struct yield_point {
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> here) const noexcept { state.suspended = here; }
-  // An exception thrown in at a yield inside a handler chains to that handler's exception, as
-  // CPython's gen.throw()/close() chain to the generator's own exc_info.
   void await_resume() const {
-    std::exception_ptr e = std::exchange(state.delivered, nullptr);
-    if (!e) return;
-    if (!state.handled) std::rethrow_exception(std::move(e));
-    under_handled(state.handled, [&] { ctxlib::raise(std::move(e)); });
+    raise_delivered(std::exchange(state.delivered, nullptr), state.handled);
   }
+};
+
+// ---------------------------------------------------------------------------------------------
+// @asynccontextmanager bodies. They await as well as yield, so they are interpreted by the
+// runner's async executors — ctxlib tasks, which carry "the exception being handled" along
+// their await chain — and a `yield` suspends that whole chain back to the driver, the one
+// `ctxlib::asynccontextmanager<value>` coroutine, which does the real `co_yield`.
+//
+// The driver's first step awaits the body's root task through the task's own awaiter, so the
+// body's frames chain to the driver's exactly as an awaited task's do (ctxlib::raise inside the
+// body then sees the exceptions its consumers handle, as CPython's exc_info chain does); later
+// steps resume the innermost task at its `yield`. When the root task finishes it resumes its
+// continuation — the driver, wherever it is suspended: always in `run_async_body`.
+
+template <class Value>
+struct async_generator_state {
+  Value yielded{};
+  std::coroutine_handle<> driver;     // the asynccontextmanager coroutine
+  std::coroutine_handle<> suspended;  // the innermost task, at a `yield`
+  std::exception_ptr delivered;       // raised at that `yield` when resumed
+  bool finished = false;
+  std::exception_ptr raised;  // what escaped the body
+};
+
+// `co_await async_yield_point{state, handling}` at a `yield` (`handling`: the innermost
+// interpreted handler's exception around it, if any).
+template <class Value>
+struct async_yield_point {
+  async_generator_state<Value>& state;
+  std::exception_ptr handling;
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> here) const noexcept {
+    state.suspended = here;
+    return state.driver;
+  }
+  void await_resume() const { raise_delivered(std::exchange(state.delivered, nullptr), handling); }
+};
+
+// `co_await run_async_body{state, &first}` in the driver: runs the body until it yields or
+// ends. `first` is the root task's awaiter on the first step (nullptr later).
+template <class Value, class RootAwaiter>
+struct run_async_body {
+  async_generator_state<Value>& state;
+  RootAwaiter* first;
+
+  // Forwarded from the driver's await_transform: the body's frames chain to the driver's.
+  template <class Frame>
+  void set_awaiting_frame(Frame* frame) noexcept {
+    if (first != nullptr) first->set_awaiting_frame(frame);
+  }
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> driver) {
+    state.driver = driver;
+    if (first != nullptr) return first->await_suspend(driver);  // the continuation: the driver
+    return state.suspended;
+  }
+  void await_resume() const noexcept {}
 };
 
 }  // namespace ctxrunner::detail

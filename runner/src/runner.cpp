@@ -114,6 +114,7 @@ using nullcontext_cm = ctxlib::nullcontext<value>;
 using closing_cm = ctxlib::closing<scripted_cm&>;
 using aclosing_cm = ctxlib::aclosing<scripted_acm&>;
 struct generator_cm;
+struct agenerator_cm;
 
 struct none_value {};
 
@@ -121,7 +122,7 @@ struct value {
   std::variant<none_value, bool, std::int64_t, std::string, const py_class*, std::exception_ptr,
                scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
                generator_cm*, const function_decl*, scripted_acm*, ctxlib::async_exit_stack*,
-               aclosing_cm*, ctxlib::neutral_exit_stack*>
+               aclosing_cm*, ctxlib::neutral_exit_stack*, agenerator_cm*>
       v;
 };
 
@@ -132,6 +133,14 @@ struct generator_cm {
       : fn(&f), cm(std::move(c)) {}
   const function_decl* fn;
   std::optional<ctxlib::contextmanager<value>> cm;
+};
+
+// What calling an @asynccontextmanager function makes (as generator_cm).
+struct agenerator_cm {
+  agenerator_cm(const function_decl& f, ctxlib::asynccontextmanager<value> c)
+      : fn(&f), cm(std::move(c)) {}
+  const function_decl* fn;
+  std::optional<ctxlib::asynccontextmanager<value>> cm;
 };
 
 bool truthy(const value& x) {
@@ -184,6 +193,8 @@ struct frame {
   // In async code, the exception of the innermost interpreted handler whose body awaits: that
   // body runs after its C++ catch block has ended, so a bare `raise` there re-raises this.
   std::exception_ptr handling;
+  // In an @asynccontextmanager body: where its `yield`s hand values to the driver.
+  detail::async_generator_state<value>* generator = nullptr;
 };
 
 enum class flow { normal, returned };
@@ -228,6 +239,7 @@ class scripted_acm {
 };
 
 using generator_state = detail::generator_state<value>;
+using async_generator_state = detail::async_generator_state<value>;
 using manager_ptr = std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*,
                                  closing_cm*, generator_cm*>;
 
@@ -247,8 +259,8 @@ class interpreter {
     }
     for (const auto& f : p.functions) {
       functions_.emplace(f.name, &f);
-      if (f.generator) find_yields(f.body);
-      if (f.is_async) find_awaits(f.body);
+      if (f.generator && !f.is_async) find_yields(f.body);
+      if (f.is_async) find_awaits(f.body);  // an async generator's yields count as awaits
     }
     async_main_ = find_awaits(p.main);
   }
@@ -290,6 +302,7 @@ class interpreter {
         generators_[closed++].cm.reset();  // closes it if suspended (errors discarded)
       }
     }
+    for (agenerator_cm& g : agenerators_) g.cm.reset();
     // exception_ptr is reference counted: a chain the program made cyclic by hand would
     // never be freed, so every exception the program created has its chain cut here.
     for (const std::exception_ptr& e : created_) {
@@ -413,6 +426,40 @@ class interpreter {
     body.take();  // an exception leaves the generator as it is; `return` just finishes it
   }
 
+  // @asynccontextmanager functions: the async generator, as a ctxlib::asynccontextmanager
+  // coroutine whose body is interpreted by the async executors (resumable.hpp tells how).
+  ctxlib::asynccontextmanager<value> agenerator(const function_decl& fn, std::vector<value> args) {
+    record("call " + fn.name + "(" + render_list(args) + ")");  // the generator starts
+    frame f;
+    bind_params(f, fn.params, args);
+    async_generator_state state;
+    f.generator = &state;
+    ctxlib::task<> body = run_async_generator_body(fn.body, f, state);
+    auto first = std::move(body).operator co_await();
+    co_await detail::run_async_body<value, decltype(first)>{state, &first};
+    while (!state.finished) {
+      std::exception_ptr delivered;
+      try {
+        co_yield state.yielded;
+      } catch (...) {  // resumed outside this handler, so the body does not run inside it
+        delivered = std::current_exception();
+      }
+      state.delivered = std::move(delivered);
+      co_await detail::run_async_body<value, decltype(first)>{state, nullptr};
+    }
+    if (state.raised) std::rethrow_exception(state.raised);  // `return` just finishes it
+  }
+
+  ctxlib::task<> run_async_generator_body(const block& b, frame& f, async_generator_state& state) {
+    try {
+      ctxlib::task<flow> running = aexec_block(b, f);
+      static_cast<void>(co_await std::move(running));
+    } catch (...) {
+      state.raised = std::current_exception();
+    }
+    state.finished = true;
+  }
+
  private:
   void add_class(std::string name, const py_class* base) {
     static const std::map<std::string, cpp_base, std::less<>> bases = {
@@ -446,17 +493,24 @@ class interpreter {
       frame definition;  // a decorator sees no variables
       if (fn.is_async) {
         // AsyncContextDecorator (ctxlib::async_decorate): the acm made here is entered around
-        // each awaited call.
-        scripted_acm& cm = *std::get<scripted_acm*>(eval(*fn.decorator, definition).v);
+        // each awaited call; an @asynccontextmanager generator is made anew for each.
         auto call = [this, fn = &fn](const std::vector<value>& args) {
           return acall_function(*fn, args);
         };
-        using decorated_type = decltype(ctxlib::async_decorate(cm, std::move(call)));
-        auto decorated =
-            std::make_shared<decorated_type>(ctxlib::async_decorate(cm, std::move(call)));
-        async_decorated_.emplace(&fn, [decorated](std::vector<value> args) {
-          return await_decorated(*decorated, std::move(args));
-        });
+        auto adopt = [&](auto&& decorated) {
+          auto shared = std::make_shared<std::decay_t<decltype(decorated)>>(std::move(decorated));
+          async_decorated_.emplace(&fn, [shared](std::vector<value> args) {
+            return await_decorated(*shared, std::move(args));
+          });
+        };
+        if (d.kind == call_kind::new_generator) {
+          auto factory = [this, gen = functions_.at(d.callee),
+                          args = eval_args(d.args, definition)] { return agenerator(*gen, args); };
+          adopt(ctxlib::async_decorate(std::move(factory), std::move(call)));
+        } else {
+          scripted_acm& cm = *std::get<scripted_acm*>(eval(*fn.decorator, definition).v);
+          adopt(ctxlib::async_decorate(cm, std::move(call)));
+        }
         continue;
       }
       auto call = [this, fn = &fn](const std::vector<value>& args) {
@@ -509,7 +563,8 @@ class interpreter {
   bool find_awaits(const block& b) {
     bool any = false;
     for (const stmt& s : b) {
-      bool here = std::holds_alternative<await_stmt>(s.node) || awaited_method(s) != nullptr;
+      bool here = std::holds_alternative<await_stmt>(s.node) ||
+                  std::holds_alternative<yield_stmt>(s.node) || awaited_method(s) != nullptr;
       if (auto* w = std::get_if<with_stmt>(&s.node)) here = find_awaits(w->body) || w->is_async;
       if (auto* i = std::get_if<if_stmt>(&s.node)) {
         here = find_awaits(i->then_block);
@@ -583,6 +638,13 @@ class interpreter {
       if (auto* a = std::get_if<assign_stmt>(&s.node)) f.vars.bind(a->target, std::move(result));
       co_return flow::normal;
     }
+    if (auto* y = std::get_if<yield_stmt>(&s.node)) {  // in an @asynccontextmanager body
+      f.generator->yielded = y->value ? eval(*y->value, f) : value{none_value{}};
+      // Named, not a temporary: GCC 12 destroys co_await operand temporaries twice.
+      detail::async_yield_point<value> yield_here{*f.generator, f.handling};
+      co_await yield_here;
+      co_return flow::normal;
+    }
     const auto& a = std::get<await_stmt>(s.node);
     const auto& c = std::get<call_expr>(a.call.node);
     if (c.kind == call_kind::sleep) {
@@ -608,31 +670,35 @@ class interpreter {
       f.vars.truncate(depth);
       co_return result;
     };
-    std::optional<flow> result;
-    if (auto* acm = std::get_if<scripted_acm*>(&manager.v)) {
-      auto running = ctxlib::async_with(**acm, std::move(body));
-      result = co_await std::move(running);
-    } else if (auto* stack = std::get_if<ctxlib::async_exit_stack*>(&manager.v)) {
-      auto running = ctxlib::async_with(**stack, std::move(body));
-      result = co_await std::move(running);
-    } else if (auto* closer = std::get_if<aclosing_cm*>(&manager.v)) {
-      auto running = ctxlib::async_with(**closer, std::move(body));
-      result = co_await std::move(running);
-    } else if (auto* neutral = std::get_if<ctxlib::neutral_exit_stack*>(&manager.v)) {
-      auto running = ctxlib::async_with(**neutral, std::move(body));
-      result = co_await std::move(running);
-    } else {
-      auto running = ctxlib::async_with(*std::get<nullcontext_cm*>(manager.v), std::move(body));
-      result = co_await std::move(running);
-    }
+    auto enter = [&body](auto& cm) -> ctxlib::task<std::optional<flow>> {
+      auto running = ctxlib::async_with(cm, std::move(body));
+      co_return co_await std::move(running);
+    };
+    ctxlib::task<std::optional<flow>> running = with_async_manager(manager, enter);
+    const std::optional<flow> result = co_await std::move(running);
     f.vars.truncate(depth);
     co_return result.value_or(flow::normal);
   }
 
+  // Calls `use` with the C++ object of an async context manager value (async with,
+  // enter_async_context, push_async_exit) and returns what it returns.
+  template <class Use>
+  std::invoke_result_t<Use&, scripted_acm&> with_async_manager(const value& v, Use&& use) {
+    if (auto* a = std::get_if<scripted_acm*>(&v.v)) return use(**a);
+    if (auto* s = std::get_if<ctxlib::async_exit_stack*>(&v.v)) return use(**s);
+    if (auto* c = std::get_if<aclosing_cm*>(&v.v)) return use(**c);
+    if (auto* n = std::get_if<ctxlib::neutral_exit_stack*>(&v.v)) return use(**n);
+    if (auto* g = std::get_if<agenerator_cm*>(&v.v)) return use(live(**g));
+    return use(*std::get<nullcontext_cm*>(v.v));
+  }
+
   static value as_value(value& v) { return v; }
+  static value as_value(value&& v) { return std::move(v); }
   static value as_value(ctxlib::async_exit_stack& s) { return value{&s}; }
   static value as_value(scripted_acm& a) { return value{&a}; }
   static value as_value(ctxlib::neutral_exit_stack& s) { return value{&s}; }
+  static value as_value(ctxlib::exit_stack& s) { return value{&s}; }
+  static value as_value(scripted_cm& c) { return value{&c}; }
 
   // A sync `with` whose body awaits: ctxlib::with cannot suspend inside its body, so this is
   // the protocol a C++ coroutine writes by hand (as gexec_with does for generators).
@@ -879,9 +945,13 @@ class interpreter {
         manager);
   }
 
-  static ctxlib::contextmanager<value>& live(generator_cm& g) {
-    if (!g.cm) throw std::logic_error("generator used after the run ended");
-    return *g.cm;
+  // A generator closed when the run ended cannot be used any more.
+  static ctxlib::contextmanager<value>& live(generator_cm& g) { return alive(g.cm); }
+  static ctxlib::asynccontextmanager<value>& live(agenerator_cm& g) { return alive(g.cm); }
+  template <class Coroutine>
+  static Coroutine& alive(std::optional<Coroutine>& coroutine) {
+    if (!coroutine) throw std::logic_error("generator used after the run ended");
+    return *coroutine;
   }
 
   static void bind_params(frame& f, const std::vector<param>& params,
@@ -1130,6 +1200,7 @@ class interpreter {
         return invoke_function(*functions_.at(c.callee), eval_args(c.args, f));
       case call_kind::new_generator: {
         const function_decl& fn = *functions_.at(c.callee);
+        if (fn.is_async) return value{&own(agenerators_, fn, agenerator(fn, eval_args(c.args, f)))};
         return value{&own(generators_, fn, generator(fn, eval_args(c.args, f)))};
       }
       case call_kind::unresolved:
@@ -1226,14 +1297,8 @@ class interpreter {
             stack.push_async_exit([this, exit_fn](const std::exception_ptr& e) {
               return async_exit_function(*exit_fn, e);
             });
-          } else if (auto* acm = std::get_if<scripted_acm*>(&pushed.v)) {
-            stack.push_async_exit(**acm);
-          } else if (auto* inner = std::get_if<ctxlib::async_exit_stack*>(&pushed.v)) {
-            stack.push_async_exit(**inner);
-          } else if (auto* closer = std::get_if<aclosing_cm*>(&pushed.v)) {
-            stack.push_async_exit(**closer);
           } else {
-            stack.push_async_exit(*std::get<nullcontext_cm*>(pushed.v));
+            with_async_manager(pushed, [&stack](auto& cm) { stack.push_async_exit(cm); });
           }
         }
         return value{none_value{}};
@@ -1300,14 +1365,14 @@ class interpreter {
 
   // Calls `use` with the manager a value holds, sync or async, as its C++ object.
   template <class Use>
-  void with_any_manager(const value& v, Use&& use) {
-    std::visit(
+  std::invoke_result_t<Use&, scripted_cm&> with_any_manager(const value& v, Use&& use) {
+    return std::visit(
         [&](auto* cm) {
           using T = std::remove_pointer_t<decltype(cm)>;
-          if constexpr (std::is_same_v<T, generator_cm>)
-            use(live(*cm));
+          if constexpr (std::is_same_v<T, generator_cm> || std::is_same_v<T, agenerator_cm>)
+            return use(live(*cm));
           else
-            use(*cm);
+            return use(*cm);
         },
         as_any_manager(v));
   }
@@ -1315,7 +1380,7 @@ class interpreter {
   using any_manager_ptr =
       std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*, nullcontext_cm*, closing_cm*,
                    generator_cm*, scripted_acm*, ctxlib::async_exit_stack*, aclosing_cm*,
-                   ctxlib::neutral_exit_stack*>;
+                   ctxlib::neutral_exit_stack*, agenerator_cm*>;
 
   static any_manager_ptr as_any_manager(const value& v) {
     return std::visit(
@@ -1334,41 +1399,17 @@ class interpreter {
 
   // `await NAME.enter_context(X)` on a NeutralExitStack: sync or async X.
   ctxlib::task<value> neutral_enter(ctxlib::neutral_exit_stack& stack, value manager) {
-    std::optional<value> result;
-    any_manager_ptr cm = as_any_manager(manager);
-    if (auto* s = std::get_if<scripted_cm*>(&cm)) {
-      auto entering = stack.enter_context(**s);
-      result = co_await std::move(entering);
-    } else if (auto* a = std::get_if<scripted_acm*>(&cm)) {
-      auto entering = stack.enter_context(**a);
-      result = co_await std::move(entering);
-    } else if (auto* n = std::get_if<nullcontext_cm*>(&cm)) {
-      auto entering = stack.enter_context(**n);
-      result = co_await std::move(entering);
-    } else if (auto* g = std::get_if<generator_cm*>(&cm)) {
-      auto entering = stack.enter_context(live(**g));
-      result = co_await std::move(entering);
-    } else if (auto* e = std::get_if<ctxlib::exit_stack*>(&cm)) {
-      auto entering = stack.enter_context(**e);
-      result = value{&co_await std::move(entering)};
-    } else if (auto* as = std::get_if<ctxlib::async_exit_stack*>(&cm)) {
-      auto entering = stack.enter_context(**as);
-      result = value{&co_await std::move(entering)};
-    } else if (auto* ns = std::get_if<ctxlib::neutral_exit_stack*>(&cm)) {
-      auto entering = stack.enter_context(**ns);
-      result = value{&co_await std::move(entering)};
-    } else if (auto* c = std::get_if<closing_cm*>(&cm)) {
-      auto entering = stack.enter_context(**c);
-      result = value{&co_await std::move(entering)};
-    } else if (auto* ac = std::get_if<aclosing_cm*>(&cm)) {
-      auto entering = stack.enter_context(**ac);
-      result = value{&co_await std::move(entering)};
-    } else {
-      auto entering = stack.enter_context(*std::get<suppress_cm*>(cm));
-      co_await std::move(entering);
-      result = value{none_value{}};
-    }
-    co_return std::move(*result);
+    auto enter = [&stack](auto& cm) -> ctxlib::task<value> {
+      auto entering = stack.enter_context(cm);
+      if constexpr (std::is_same_v<decltype(entering), ctxlib::task<>>) {
+        co_await std::move(entering);  // suppress: enters as None
+        co_return value{none_value{}};
+      } else {
+        co_return as_value(co_await std::move(entering));
+      }
+    };
+    ctxlib::task<value> entering = with_any_manager(manager, enter);
+    co_return co_await std::move(entering);
   }
 
   // An async exit function pushed on an AsyncExitStack: its result decides suppression.
@@ -1395,20 +1436,11 @@ class interpreter {
       co_await std::move(closing);
       co_return value{none_value{}};
     }
-    value manager = eval(m.args.at(0), f);
-    if (auto* acm = std::get_if<scripted_acm*>(&manager.v)) {
-      auto entering = stack.enter_async_context(**acm);
-      co_return co_await std::move(entering);
-    }
-    if (auto* inner = std::get_if<ctxlib::async_exit_stack*>(&manager.v)) {
-      auto entering = stack.enter_async_context(**inner);
-      co_return value{&co_await std::move(entering)};
-    }
-    if (auto* closer = std::get_if<aclosing_cm*>(&manager.v)) {
-      auto entering = stack.enter_async_context(**closer);
-      co_return value{&co_await std::move(entering)};
-    }
-    auto entering = stack.enter_async_context(*std::get<nullcontext_cm*>(manager.v));
+    auto enter = [&stack](auto& cm) -> ctxlib::task<value> {
+      auto entering = stack.enter_async_context(cm);
+      co_return as_value(co_await std::move(entering));
+    };
+    ctxlib::task<value> entering = with_async_manager(eval(m.args.at(0), f), enter);
     co_return co_await std::move(entering);
   }
 
@@ -1534,7 +1566,7 @@ class interpreter {
             return "<nullcontext>";
           else if constexpr (std::is_same_v<T, closing_cm*>)
             return "<closing>";
-          else if constexpr (std::is_same_v<T, generator_cm*>)
+          else if constexpr (std::is_same_v<T, generator_cm*> || std::is_same_v<T, agenerator_cm*>)
             return "<generator " + a->fn->name + ">";
           else
             return "<function " + a->name + ">";
@@ -1587,6 +1619,9 @@ class interpreter {
   std::deque<closing_cm> closings_;
   std::deque<aclosing_cm> aclosings_;
   std::deque<generator_cm> generators_;
+  // Async generators still suspended when the run ends are destroyed without being resumed
+  // (a destructor cannot await); Python's loop would aclose them, unrecorded too.
+  std::deque<agenerator_cm> agenerators_;
   std::deque<ctxlib::exit_stack> stacks_;
   // An AsyncExitStack left unclosed is destroyed without running its entries, as Python drops
   // one (nothing would await them).

@@ -125,6 +125,24 @@ const std::vector<std::string>& rich_programs() {
       "    stack.push(gen(0, KeyError))\n"
       "    stack.push(on_exit)\n"
       "    stack.callback(f, 3)\n",
+      // Async generator managers, as a context manager, a decorator and a stack entry.
+      "@asynccontextmanager\n"
+      "async def agen(tag):\n"
+      "  await sleep()\n"
+      "  try:\n"
+      "    yield tag\n"
+      "  except KeyError as k:\n"
+      "    await sleep()\n"
+      "    yield\n"
+      "@agen('d')\n"
+      "async def f(x):\n"
+      "  mark x\n"
+      "async with agen(1) as v, AsyncExitStack() as s:\n"
+      "    w = await s.enter_async_context(agen(2))\n"
+      "    s.push_async_exit(agen(3))\n"
+      "    await f(v)\n"
+      "async with NeutralExitStack() as n:\n"
+      "    await n.enter_context(agen(4))\n",
       // Deep but legal nesting.
       [] {
         std::string s;
