@@ -43,10 +43,20 @@ def _ignore_loop_error(loop, context):
     pass
 
 
+_script_loop = None  # an exported script's event loop, closed once its trace is complete
+
+
 def _run_async(main, loop=None):
-    """Runs the coroutine function main() to completion (on `loop`, else with asyncio.run)
-    and raises what escaped it as the same object: the wrapper catches it inside the
-    coroutine, so asyncio never turns it into another (a cancelled task's new CancelledError)."""
+    """Runs the coroutine function main() to completion (on `loop`, else on the script's own
+    loop, which _print_trace closes as asyncio.run would, once the trace is complete) and raises
+    what escaped it as the same object: the wrapper catches it inside the coroutine, so asyncio
+    never turns it into another (a cancelled task's new CancelledError)."""
+    global _script_loop
+    if loop is None:
+        if _script_loop is None:
+            _script_loop = _asyncio.new_event_loop()
+        loop = _script_loop
+
     async def outer():
         try:
             await main()
@@ -58,7 +68,7 @@ def _run_async(main, loop=None):
             _asyncio.get_running_loop().set_exception_handler(_ignore_loop_error)
         return None
 
-    escaped = loop.run_until_complete(outer()) if loop is not None else _asyncio.run(outer())
+    escaped = loop.run_until_complete(outer())
     if escaped is not None:
         try:
             raise escaped
@@ -193,9 +203,24 @@ def _unraisable(unraisable):
 _sys.unraisablehook = _unraisable
 
 
+def _close_script_loop():
+    """asyncio.run's ending for the script's loop, after the trace: async generators the program
+    left suspended are closed then (what they do is not part of the trace, as in the oracle),
+    then the loop."""
+    global _script_loop
+    loop, _script_loop = _script_loop, None
+    if loop is not None:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+
+
 def _print_trace(main):
     """An exported script's last step: run main() and print the trace text."""
     events = _trace.run(main)
+    _close_script_loop()
     if _trace.problems:
         _sys.exit('ctxtrace: ' + '; '.join(_trace.problems))
     _sys.stdout.write(''.join([event + '\n' for event in events]))

@@ -14,6 +14,7 @@
 namespace ctxoracle {
 
 using detail::checked;
+using detail::gil_guard;
 using detail::py_ref;
 using detail::python_error;
 
@@ -28,18 +29,6 @@ struct interpreter::state {
 };
 
 namespace {
-
-// Holds the GIL for a scope; the interpreter releases it after startup so any thread can call.
-class gil_guard {
- public:
-  gil_guard() : state_(PyGILState_Ensure()) {}
-  ~gil_guard() { PyGILState_Release(state_); }
-  gil_guard(const gil_guard&) = delete;
-  gil_guard& operator=(const gil_guard&) = delete;
-
- private:
-  PyGILState_STATE state_;
-};
 
 std::string utf8(PyObject* text) {
   Py_ssize_t size = 0;
@@ -95,6 +84,40 @@ PyMemAllocatorName allocator_from_environment() {
   return PYMEM_ALLOCATOR_NOT_SET;
 }
 
+// _ctxoracle.reraise(exc): sets exc as the propagating exception exactly as it is, as C code
+// propagates one (PyErr_Restore sets no __context__; a `raise` would). The walker hands a
+// StopIteration across its coroutine executors with it (ctxwalker.py, "Escaped").
+PyObject* reraise(PyObject*, PyObject* exc) {
+  if (!PyExceptionInstance_Check(exc)) {
+    PyErr_SetString(PyExc_TypeError, "reraise() takes an exception object");
+    return nullptr;
+  }
+  PyErr_Restore(Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(exc))), Py_NewRef(exc),
+                PyException_GetTraceback(exc));
+  return nullptr;
+}
+
+PyMethodDef oracle_functions[] = {
+    {"reraise", reraise, METH_O, "Raises an exception object as it is, without chaining."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef oracle_module = {
+    PyModuleDef_HEAD_INIT,
+    "_ctxoracle",
+    "The embedding oracle's helpers for ctxwalker.py.",
+    -1,
+    oracle_functions,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+};
+
+PyObject* init_oracle_module() {
+  return PyModule_Create(&oracle_module);
+}
+
 std::string status_text(const char* step, const PyStatus& status) {
   std::string text = std::string(step) + " failed";
   if (status.func != nullptr) text += std::string(" in ") + status.func;
@@ -139,6 +162,10 @@ std::string start_python(bool& started) {
     status = PyWideStringList_Append(&config.module_search_paths, wide);
     PyMem_RawFree(wide);
     if (PyStatus_Exception(status)) return fail("setting the module search path");
+  }
+  if (PyImport_AppendInittab("_ctxoracle", init_oracle_module) < 0) {
+    PyConfig_Clear(&config);
+    return "cannot register the _ctxoracle module";
   }
   status = Py_InitializeFromConfig(&config);
   if (PyStatus_Exception(status)) return fail("Py_InitializeFromConfig");

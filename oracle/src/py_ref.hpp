@@ -1,4 +1,5 @@
-// py_ref.hpp (internal): an owned reference to a Python object. Use only while holding the GIL.
+// py_ref.hpp (internal): an owned reference to a Python object (use only while holding the GIL),
+// and a scope holding the GIL.
 #pragma once
 
 #define PY_SSIZE_T_CLEAN
@@ -36,6 +37,18 @@ class py_ref {
  private:
   explicit py_ref(PyObject* object) : object_(object) {}
   PyObject* object_ = nullptr;
+};
+
+// Holds the GIL for a scope (the interpreter releases it after startup, so any thread can call).
+class gil_guard {
+ public:
+  gil_guard() : state_(PyGILState_Ensure()) {}
+  ~gil_guard() { PyGILState_Release(state_); }
+  gil_guard(const gil_guard&) = delete;
+  gil_guard& operator=(const gil_guard&) = delete;
+
+ private:
+  PyGILState_STATE state_;
 };
 
 // A Python API call failed; the Python error indicator is set and says why.

@@ -787,6 +787,91 @@ TEST(Oracle, RunsAreIndependent) {
   EXPECT_EQ(oracle_text(raise_from_program()), oracle_text(raise_from_program()));
 }
 
+// Generators a program leaves suspended (in stacks never closed; one in a reference cycle with
+// its stack, so only the collector would free it; ones that ignore GeneratorExit and yield
+// again) must not act during a later program: their clean-up would write into its trace, and
+// an async generator's finalizer would run on the shared event loop inside it.
+program leaves_generators_suspended() {
+  return loaded(R"(@contextmanager
+def held(s: stack):
+    try:
+        yield 1
+    finally:
+        mark 'held closed late'
+
+@contextmanager
+def stubborn():
+    try:
+        yield 1
+    finally:
+        yield 2
+        mark 'stubborn closed late'
+
+@asynccontextmanager
+async def aheld():
+    try:
+        yield 1
+    finally:
+        await sleep()
+        mark 'aheld closed late'
+
+@asynccontextmanager
+async def astubborn():
+    try:
+        yield 1
+    finally:
+        yield 2
+        mark 'astubborn closed late'
+
+s = ExitStack()
+v = s.enter_context(held(s))
+w = s.enter_context(stubborn())
+a = AsyncExitStack()
+x = await a.enter_async_context(aheld())
+y = await a.enter_async_context(astubborn())
+mark v, w, x, y
+)");
+}
+
+// How many generators of those names the interpreter still holds unfinished.
+std::string unfinished_generators() {
+  return python().evaluate(
+      "sum(1 for o in __import__('gc').get_objects()"
+      " if type(o).__name__ in ('generator', 'async_generator')"
+      " and o.__name__ in ('held', 'stubborn', 'aheld', 'astubborn')"
+      " and (o.ag_frame if type(o).__name__ == 'async_generator' else o.gi_frame) is not None)");
+}
+
+TEST(Oracle, GeneratorsLeftSuspendedDoNotReachTheNextRun) {
+  const program later = loaded(R"(@contextmanager
+def g():
+    yield
+with g():
+    await sleep()
+    mark 'clean'
+)");
+  const std::string clean = "call g()\nmark 'clean'\noutcome ok\n";
+  // The exported script leaves them too (and ends as asyncio.run does): it must agree.
+  expect_trace(leaves_generators_suspended(), R"(call held(<ExitStack>)
+call stubborn()
+call aheld()
+call astubborn()
+mark 1 1 1 1
+outcome ok
+)",
+               "leaves_generators_suspended");
+  EXPECT_EQ(unfinished_generators(), "0");
+  // The collector runs at every allocation of the next run: nothing of the first may surface.
+  const std::string thresholds = python().evaluate("__import__('gc').get_threshold()");
+  python().evaluate("__import__('gc').set_threshold(1, 1, 1)");
+  std::string next = oracle_text(later);
+  python().evaluate("__import__('gc').set_threshold(*" + thresholds + ")");
+  EXPECT_EQ(next, clean);
+  EXPECT_EQ(oracle_text(leaves_generators_suspended()).substr(0, 23), "call held(<ExitStack>)\n");
+  EXPECT_EQ(oracle_text(later), clean);
+  EXPECT_EQ(unfinished_generators(), "0");
+}
+
 // -- the interpreter
 
 TEST(Interpreter, VersionIsTheEmbeddedInterpreters) {
@@ -808,6 +893,8 @@ TEST(Interpreter, StartedAsConfigured) {
   EXPECT_EQ(python().evaluate("__import__('sys').flags.hash_randomization"), "0");
   EXPECT_EQ(python().evaluate("hash('ctxlib') == hash('ctxlib')"), "True");
   EXPECT_EQ(python().evaluate("'site' in __import__('sys').modules"), "False");
+  // The walker's reraise is the oracle's own C function (not the ctypes fallback).
+  EXPECT_EQ(python().evaluate("__import__('ctxwalker').reraise.__module__"), "_ctxoracle");
 }
 
 TEST(Interpreter, BuiltinExceptionTableMatchesCPython) {
@@ -951,4 +1038,38 @@ async def f():
 mark 'sync top level'
 )"),
                "mark 'sync top level'\noutcome ok\n", "async_declarations_sync_main");
+}
+
+// A StopIteration leaving code that awaits crosses the oracle's coroutine executors unchanged:
+// still the same object, its __context__ the exception handled where it was raised (IndexError),
+// not the one handled further out (KeyError). Only where the program's own coroutine ends
+// (`async def f`) does CPython turn it into RuntimeError (PEP 479).
+TEST(Oracle, StopIterationCrossesAwaitingCodeUnchanged) {
+  expect_trace(
+      loaded(R"(async def f():
+    await sleep()
+    raise StopIteration('inner')
+try:
+    raise KeyError('outer')
+except KeyError:
+    try:
+        async with nullcontext():
+            try:
+                raise IndexError('i')
+            except IndexError:
+                await sleep()
+                raise StopIteration('s')
+    except StopIteration as e:
+        mark e
+try:
+    await f()
+except RuntimeError as r:
+    mark r
+)"),
+      R"(mark #1 StopIteration('s') context=(#2 IndexError('i') context=(#3 KeyError('outer')))
+call f()
+mark #4 RuntimeError('coroutine raised StopIteration') cause=(#5 StopIteration('inner')) suppress_context context=(#5)
+outcome ok
+)",
+      "stop_iteration_crosses_awaiting_code");
 }
