@@ -271,7 +271,11 @@ class interpreter {
       decorate_functions();
       if (async_main_) {
         // Top-level code that awaits: the main block is a task, run to completion here.
-        static_cast<void>(ctxlib::sync_wait(aexec_block(program_.main, top)));
+        try {
+          static_cast<void>(ctxlib::sync_wait(aexec_block(program_.main, top)));
+        } catch (const ctxlib::stop_iteration&) {
+          raise_coroutine_stop_iteration();  // the program is one coroutine, as asyncio.run's
+        }
       } else {
         exec_block(program_.main, top);
       }
@@ -327,6 +331,15 @@ class interpreter {
   // -------------------------------------------------------------------------------------
   // Calls into scripts (cm methods and functions).
 
+  // PEP 479 for coroutines, a language rule the interpreter applies where a Python coroutine
+  // ends (an async def, an acm method, the async program) rather than at each ctxlib task, as
+  // one coroutine's statements run as many tasks: StopIteration escaping becomes RuntimeError
+  // caused by it. Called in the handler of the StopIteration.
+  [[noreturn]] static void raise_coroutine_stop_iteration() {
+    ctxlib::raise_from(ctxlib::runtime_error("coroutine raised StopIteration"),
+                       std::current_exception());
+  }
+
   // An acm member: its block is interpreted by the async executors below.
   ctxlib::task<value> acall_method(scripted_acm& self, const std::optional<block>& body,
                                    const char* event, const std::string* param,
@@ -338,7 +351,11 @@ class interpreter {
     f.async_self = &self;
     bind_params(f, self.decl().params, self.args());
     if (param != nullptr && argument) f.vars.declare(*param, *argument);
-    if (body) static_cast<void>(co_await aexec_block(*body, f));
+    try {
+      if (body) static_cast<void>(co_await aexec_block(*body, f));
+    } catch (const ctxlib::stop_iteration&) {
+      raise_coroutine_stop_iteration();
+    }
     co_return f.returned.value_or(value{none_value{}});
   }
 
@@ -365,7 +382,11 @@ class interpreter {
     } else {
       bind_params(f, fn.params, args);
     }
-    static_cast<void>(co_await aexec_block(fn.body, f));
+    try {
+      static_cast<void>(co_await aexec_block(fn.body, f));
+    } catch (const ctxlib::stop_iteration&) {
+      raise_coroutine_stop_iteration();
+    }
     co_return f.returned.value_or(value{none_value{}});
   }
 

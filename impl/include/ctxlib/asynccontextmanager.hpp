@@ -89,7 +89,7 @@ class asynccontextmanager_promise {
   final_to_consumer final_suspend() noexcept { return {this}; }
   void return_void() const noexcept {}
   void unhandled_exception() noexcept {
-    raised_ = pep479(std::current_exception(), "async generator");
+    raised_ = pep479(std::current_exception(), generator_kind::async_generator);
   }
 
   template <class U = T>

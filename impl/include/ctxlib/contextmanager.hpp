@@ -150,9 +150,7 @@ class contextmanager_promise {
   // PEP 479: a StopIteration escaping the generator becomes RuntimeError, caused by it. (A
   // StopAsyncIteration is an ordinary exception for a synchronous generator.)
   void unhandled_exception() noexcept {
-    std::exception_ptr escaped = std::current_exception();
-    raised_ =
-        exception_cast<stop_iteration>(escaped) != nullptr ? pep479(escaped, "generator") : escaped;
+    raised_ = pep479(std::current_exception(), generator_kind::generator);
   }
 
   // Resumes at the co_yield: throws what exit() or close() delivers there.

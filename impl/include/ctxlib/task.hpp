@@ -13,6 +13,9 @@
 // with a simple FIFO of tasks that `yield_now()` suspended; code driven by another event loop
 // (asio) awaits ctxlib tasks through that loop's adapter instead (ctxlib/asio.hpp).
 //
+// Unlike a Python coroutine (PEP 479), a task lets a `ctxlib::stop_iteration` escape as it is:
+// it returns by `co_return`, never through StopIteration (docs/differences.md).
+//
 // Tasks also carry "the exception being handled" along the await chain
 // (detail/handled.hpp), which an async `with` sets while its exit runs, so `ctxlib::raise`
 // and the exit stacks chain exceptions inside async exits as CPython does.

@@ -38,16 +38,22 @@ std::exception_ptr raised(E&& error) noexcept {
   }
 }
 
-// A StopIteration-like exception escaping a generator becomes RuntimeError("<kind> raised
-// <Name>") caused by it (PEP 479); anything else escapes as it is.
-inline std::exception_ptr pep479(std::exception_ptr escaped, const char* generator_kind) noexcept {
+// Which generator a body is, for PEP 479's message and for which exceptions it wraps.
+enum class generator_kind { generator, async_generator };
+
+// PEP 479: StopIteration escaping a generator (and StopAsyncIteration escaping an async
+// generator) becomes RuntimeError("<kind> raised <Name>") caused by it; anything else
+// escapes as it is.
+inline std::exception_ptr pep479(std::exception_ptr escaped, generator_kind kind) noexcept {
   const char* name = exception_cast<stop_iteration>(escaped) != nullptr ? "StopIteration"
-                     : exception_cast<stop_async_iteration>(escaped) != nullptr
+                     : kind == generator_kind::async_generator &&
+                             exception_cast<stop_async_iteration>(escaped) != nullptr
                          ? "StopAsyncIteration"
                          : nullptr;
   if (name == nullptr) return escaped;
+  const char* what = kind == generator_kind::generator ? "generator" : "async generator";
   try {
-    raise_from(runtime_error(std::string(generator_kind) + " raised " + name), escaped);
+    raise_from(runtime_error(std::string(what) + " raised " + name), escaped);
   } catch (...) {
     return std::current_exception();
   }
