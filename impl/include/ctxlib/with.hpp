@@ -41,30 +41,40 @@ concept context_manager = requires(T& cm, const std::exception_ptr& exception) {
 
 namespace detail {
 
+// `with` is forced inline into its caller, so an exception leaving the body is caught, and
+// rethrown after exit(), in the caller's own frame: every extra frame an exception crosses
+// costs the unwinder about half a microsecond (bench/, docs/performance.md), as much as the
+// whole exit_stack machinery around a throw.
+#if defined(__GNUC__) || defined(__clang__)
+#define CTXLIB_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define CTXLIB_DETAIL_ALWAYS_INLINE inline
+#endif
+
 template <class CM>
 using enter_result_t = decltype(std::declval<CM&>().enter());
 
-// Calls the body with the entered value (as an lvalue, like Python's `as` target) if it takes
-// it, else with nothing.
-template <class Body, class Value>
-decltype(auto) invoke_body(Body&& body, Value& value) {
-  if constexpr (std::is_invocable_v<Body, Value&>) {
-    return std::invoke(std::forward<Body>(body), value);
+// Calls the body with the entered value (as an lvalue, like Python's `as` target) if there is
+// one and it takes it, else with nothing.
+template <class Body, class... Value>
+CTXLIB_DETAIL_ALWAYS_INLINE decltype(auto) invoke_body(Body&& body, Value&... value) {
+  if constexpr (sizeof...(Value) != 0 && std::is_invocable_v<Body, Value&...>) {
+    return std::invoke(std::forward<Body>(body), value...);
   } else {
     static_assert(std::is_invocable_v<Body>,
                   "The body of ctxlib::with must be callable with the value enter() returns, or "
-                  "with no arguments.");
+                  "with no arguments (and with no arguments when enter() returns void).");
     return std::invoke(std::forward<Body>(body));
   }
 }
 
 // The body part of the with statement, once enter() has succeeded: exit() always follows.
-template <class CM, class Run>
-auto run_entered(CM& cm, Run&& run) {
-  using result = std::invoke_result_t<Run>;
+template <class CM, class Body, class... Value>
+CTXLIB_DETAIL_ALWAYS_INLINE auto run_entered(CM& cm, Body&& body, Value&... value) {
+  using result = decltype(invoke_body(std::forward<Body>(body), value...));
   if constexpr (std::is_void_v<result>) {
     try {
-      std::forward<Run>(run)();
+      invoke_body(std::forward<Body>(body), value...);
     } catch (...) {
       if (!static_cast<bool>(cm.exit(std::current_exception()))) throw;
       return;
@@ -76,7 +86,7 @@ auto run_entered(CM& cm, Run&& run) {
                   "return a value, not a reference.");
     std::optional<result> out;
     try {
-      out.emplace(std::forward<Run>(run)());
+      out.emplace(invoke_body(std::forward<Body>(body), value...));
     } catch (...) {
       if (!static_cast<bool>(cm.exit(std::current_exception()))) throw;
       return std::optional<result>();
@@ -90,22 +100,17 @@ auto run_entered(CM& cm, Run&& run) {
 
 // Runs `body` inside `cm` with the semantics of Python's `with cm as value: body(value)`.
 template <class CM, class Body>
-auto with(CM&& cm, Body&& body) {
+CTXLIB_DETAIL_ALWAYS_INLINE auto with(CM&& cm, Body&& body) {
   static_assert(context_manager<std::remove_reference_t<CM>>,
                 "ctxlib::with needs a context manager: a type with enter() and "
                 "exit(const std::exception_ptr&) returning bool.");
   // enter() runs outside the protected region: if it throws, exit() is not called (W2).
   if constexpr (std::is_void_v<detail::enter_result_t<std::remove_reference_t<CM>>>) {
     cm.enter();
-    static_assert(std::is_invocable_v<Body>,
-                  "The body of ctxlib::with must take no arguments when enter() returns void.");
-    return detail::run_entered(
-        cm, [&]() -> decltype(auto) { return std::invoke(std::forward<Body>(body)); });
+    return detail::run_entered(cm, std::forward<Body>(body));
   } else {
     decltype(auto) value = cm.enter();
-    return detail::run_entered(cm, [&]() -> decltype(auto) {
-      return detail::invoke_body(std::forward<Body>(body), value);
-    });
+    return detail::run_entered(cm, std::forward<Body>(body), value);
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -31,16 +32,11 @@ class basic_exit_callback {
     }
   }
 
-  basic_exit_callback(basic_exit_callback&& other) noexcept : ops_(other.ops_) {
-    ops_->relocate(other.storage_, storage_);
-    other.ops_ = nullptr;
-  }
+  basic_exit_callback(basic_exit_callback&& other) noexcept { take(other); }
   basic_exit_callback& operator=(basic_exit_callback&& other) noexcept {
     if (this != &other) {
       reset();
-      ops_ = other.ops_;
-      ops_->relocate(other.storage_, storage_);
-      other.ops_ = nullptr;
+      take(other);
     }
     return *this;
   }
@@ -51,6 +47,10 @@ class basic_exit_callback {
   Result operator()(const std::exception_ptr& exception) { return ops_->call(storage_, exception); }
 
  private:
+  // Entries are moved on every pop (and when a stack leaves its inline room), so `relocate`
+  // and `destroy` are null for callables whose bytes are their value (a lambda capturing
+  // references or pointers, the usual exit; the pointer to a heap callable): moving one is
+  // then a copy of the bytes, without an indirect call.
   struct operations {
     Result (*call)(void* storage, const std::exception_ptr& exception);
     void (*relocate)(void* from, void* to) noexcept;  // move-construct into `to`, destroy `from`
@@ -63,16 +63,23 @@ class basic_exit_callback {
       alignof(F) <= alignof(void*) && std::is_nothrow_move_constructible_v<F>;
 
   template <class F>
+  static void relocate_inline(void* from, void* to) noexcept {
+    F* source = std::launder(static_cast<F*>(from));
+    ::new (to) F(std::move(*source));
+    source->~F();
+  }
+  template <class F>
+  static void destroy_inline(void* s) noexcept {
+    std::launder(static_cast<F*>(s))->~F();
+  }
+
+  template <class F>
   static constexpr operations inline_ops{
       [](void* s, const std::exception_ptr& e) -> Result {
         return static_cast<Result>((*std::launder(static_cast<F*>(s)))(e));
       },
-      [](void* from, void* to) noexcept {
-        F* source = std::launder(static_cast<F*>(from));
-        ::new (to) F(std::move(*source));
-        source->~F();
-      },
-      [](void* s) noexcept { std::launder(static_cast<F*>(s))->~F(); },
+      std::is_trivially_copyable_v<F> ? nullptr : &relocate_inline<F>,
+      std::is_trivially_copyable_v<F> ? nullptr : &destroy_inline<F>,
   };
 
   template <class F>
@@ -80,12 +87,22 @@ class basic_exit_callback {
       [](void* s, const std::exception_ptr& e) -> Result {
         return static_cast<Result>((**std::launder(static_cast<F**>(s)))(e));
       },
-      [](void* from, void* to) noexcept { ::new (to) F*(*std::launder(static_cast<F**>(from))); },
+      nullptr,
       [](void* s) noexcept { delete *std::launder(static_cast<F**>(s)); },
   };
 
+  // Moves other's callable here (this holds none) and leaves other empty.
+  void take(basic_exit_callback& other) noexcept {
+    ops_ = std::exchange(other.ops_, nullptr);
+    if (ops_ != nullptr && ops_->relocate != nullptr) {
+      ops_->relocate(other.storage_, storage_);
+    } else {
+      std::memcpy(storage_, other.storage_, inline_capacity);
+    }
+  }
+
   void reset() noexcept {
-    if (ops_ != nullptr) ops_->destroy(storage_);
+    if (ops_ != nullptr && ops_->destroy != nullptr) ops_->destroy(storage_);
     ops_ = nullptr;
   }
 

@@ -64,8 +64,17 @@ class inline_stack {
  private:
   T* data() noexcept { return heap_ != nullptr ? heap_ : reinterpret_cast<T*>(inline_); }
 
+  // The plain operator new unless T needs more than its alignment (the aligned form is a
+  // slower path in malloc).
+  static constexpr bool over_aligned = alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+
   void grow(std::size_t wanted) {
-    T* bigger = static_cast<T*>(::operator new(wanted * sizeof(T), std::align_val_t(alignof(T))));
+    T* bigger;
+    if constexpr (over_aligned) {
+      bigger = static_cast<T*>(::operator new(wanted * sizeof(T), std::align_val_t(alignof(T))));
+    } else {
+      bigger = static_cast<T*>(::operator new(wanted * sizeof(T)));
+    }
     relocate(data(), bigger, size_);
     release_heap();
     heap_ = bigger;
@@ -81,7 +90,11 @@ class inline_stack {
 
   void release_heap() noexcept {
     if (heap_ == nullptr) return;
-    ::operator delete(heap_, std::align_val_t(alignof(T)));
+    if constexpr (over_aligned) {
+      ::operator delete(heap_, std::align_val_t(alignof(T)));
+    } else {
+      ::operator delete(heap_);
+    }
     heap_ = nullptr;
     capacity_ = N;
   }

@@ -1,0 +1,202 @@
+// checks.cpp: the properties' assertions and their failure reports (checks.hpp).
+#include "checks.hpp"
+
+#include <rapidcheck.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ctxmodel/parse.hpp"
+#include "ctxoracle/oracle.hpp"
+#include "ctxrunner/runner.hpp"
+#include "glue.hpp"
+#include "trace_relations.hpp"
+
+namespace ctxprop {
+
+namespace {
+
+std::string version() {
+  return ctxoracle::interpreter::instance().version();
+}
+
+bool report_known() {
+  const char* v = std::getenv("CTXLIB_PROPERTY_REPORT_KNOWN");
+  return v && *v && std::string_view(v) != "0";
+}
+
+// A divergence already found and written down, not fixed yet: fuzz/known-divergences.txt, whose
+// lines read `NAME cpython|ctxlib TEXT` (`#` starts a comment). It matches a divergence when
+// TEXT occurs in that side's trace and not in the other's — the fuzz targets' rule.
+struct known_divergence {
+  std::string name;
+  bool in_cpython = true;
+  std::string text;
+};
+
+const std::vector<known_divergence>& known_divergences() {
+  static const std::vector<known_divergence> list = [] {
+    std::vector<known_divergence> out;
+    std::ifstream in(std::string(CTXPROP_SOURCE_DIR) + "/fuzz/known-divergences.txt");
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      known_divergence k;
+      std::string side;
+      if (line.empty() || line[0] == '#' || !(fields >> k.name >> side)) continue;
+      std::getline(fields >> std::ws, k.text);
+      k.in_cpython = side == "cpython";
+      if ((side == "cpython" || side == "ctxlib") && !k.text.empty()) out.push_back(std::move(k));
+    }
+    return out;
+  }();
+  return list;
+}
+
+const known_divergence* known(const ctxmodel::trace& ours, const ctxmodel::trace& theirs) {
+  const std::string ours_text = ours.to_text(), theirs_text = theirs.to_text();
+  for (const known_divergence& k : known_divergences()) {
+    const std::string& with = k.in_cpython ? theirs_text : ours_text;
+    const std::string& without = k.in_cpython ? ours_text : theirs_text;
+    if (with.find(k.text) != std::string::npos && without.find(k.text) == std::string::npos)
+      return &k;
+  }
+  return nullptr;
+}
+
+std::string section(std::string_view title, const std::string& text) {
+  std::string out = "--- " + std::string(title) + ":\n" + text;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out;
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += "  " + i + "\n";
+  return out.empty() ? "  (none)\n" : out;
+}
+
+// What kind of case it was, for the distribution RapidCheck prints: whether a declared
+// manager's exit saw an exception, whether one escaped the program.
+void classify(const ctxmodel::trace& t) {
+  const bool exit_sees_exception = std::any_of(t.events.begin(), t.events.end(), [](const auto& e) {
+    return e.rfind("exit ", 0) == 0 && e.find(" #") != std::string::npos;
+  });
+  const bool raised = !t.events.empty() && t.events.back().rfind("outcome raised", 0) == 0;
+  RC_CLASSIFY(exit_sees_exception, "an exit sees an exception");
+  RC_CLASSIFY(raised, "an exception escapes");
+}
+
+}  // namespace
+
+void check_agreement(const ctxmodel::program& p) {
+  const ctxmodel::trace ours = ctxrunner::run(p);
+  classify(ours);
+  const ctxoracle::oracle_result theirs = ctxoracle::interpreter::instance().run(p);
+  if (theirs.trace && ours == *theirs.trace) return;
+  std::string message = section("program", ctxmodel::print(p));
+  if (!theirs.trace) {
+    message += section("the oracle failed (a harness bug, not a divergence)", theirs.error) +
+               section("ctxlib's trace", ours.to_text());
+  } else {
+    // A difference must survive a second run of both sides (else state leaks between runs).
+    const ctxmodel::trace ours_again = ctxrunner::run(p);
+    const ctxoracle::oracle_result theirs_again = ctxoracle::interpreter::instance().run(p);
+    if (ours_again != ours || !theirs_again.trace || *theirs_again.trace != *theirs.trace) {
+      message += section("a side gave another trace when run again",
+                         ours_again != ours
+                             ? ctxmodel::side_by_side(ours, ours_again, "ctxlib", "ctxlib again")
+                             : ctxmodel::side_by_side(
+                                   *theirs.trace, theirs_again.trace.value_or(ctxmodel::trace{}),
+                                   version(), version() + " again"));
+    } else if (const known_divergence* k = report_known() ? nullptr : known(ours, *theirs.trace)) {
+      RC_TAG("known divergence: " + k->name);
+      return;
+    } else {
+      message += section("DIVERGENCE between ctxlib and " + version(),
+                         ctxmodel::side_by_side(ours, *theirs.trace, "ctxlib", version()));
+    }
+  }
+  RC_FAIL(message + save_hint(save_counterexample(p)));
+}
+
+void check_law(const law_case& c) {
+  const ctxmodel::trace lhs = ctxrunner::run(c.lhs);
+  const ctxmodel::trace rhs = ctxrunner::run(c.rhs);
+  const bool on_ctxlib = related(c.holds, lhs, rhs);
+  classify(lhs);
+
+  ctxoracle::interpreter& python = ctxoracle::interpreter::instance();
+  const ctxoracle::oracle_result lhs_python = python.run(c.lhs);
+  const ctxoracle::oracle_result rhs_python = python.run(c.rhs);
+  if (on_ctxlib && lhs_python.trace && rhs_python.trace &&
+      related(c.holds, *lhs_python.trace, *rhs_python.trace))
+    return;
+
+  std::string message = "law: " + c.law + " (" + relation_text(c.holds) + ")\n";
+  if (!lhs_python.trace || !rhs_python.trace) {
+    message += "the oracle failed (a harness bug, not a divergence):\n" +
+               (lhs_python.trace ? rhs_python.error : lhs_python.error) + "\n";
+  } else if (!on_ctxlib) {
+    message += "it does not hold on ctxlib";
+    message += related(c.holds, *lhs_python.trace, *rhs_python.trace)
+                   ? " (it holds on " + version() + ")\n"
+                   : " nor on " + version() + ": the law, not ctxlib, is wrong here\n";
+  } else {
+    message += "it holds on ctxlib but not on " + version() +
+               ": the law (or how the property builds it) is wrong here\n";
+  }
+  message +=
+      section(c.lhs_title, ctxmodel::print(c.lhs)) + section(c.rhs_title, ctxmodel::print(c.rhs));
+  auto both = [&](const std::string& who, const ctxmodel::trace& l, const ctxmodel::trace& r) {
+    message += section(who + ": " + c.lhs_title + " | " + c.rhs_title,
+                       ctxmodel::side_by_side(l, r, c.lhs_title, c.rhs_title));
+    if (c.holds == relation::equal_without_contexts)
+      message += section(who + ", without __context__",
+                         ctxmodel::side_by_side(without_contexts(l), without_contexts(r),
+                                                c.lhs_title, c.rhs_title));
+  };
+  both("ctxlib", lhs, rhs);
+  if (lhs_python.trace && rhs_python.trace) both(version(), *lhs_python.trace, *rhs_python.trace);
+  const auto lhs_file = save_counterexample(c.lhs, "-lhs");
+  const auto rhs_file = save_counterexample(c.rhs, "-rhs");
+  RC_FAIL(message + save_hint(lhs_file) + "\n" + save_hint(rhs_file));
+}
+
+void check_no_chain_loops(const ctxmodel::program& p) {
+  const ctxmodel::trace ours = ctxrunner::run(p);
+  const std::vector<std::string> loops = chain_loops(ours);
+  if (loops.empty()) return;
+  const ctxoracle::oracle_result theirs = ctxoracle::interpreter::instance().run(p);
+  if (theirs.trace) {
+    std::vector<std::string> unmatched = loops, cpython = chain_loops(*theirs.trace);
+    std::erase_if(unmatched, [&](const std::string& loop) {
+      auto it = std::find(cpython.begin(), cpython.end(), loop);
+      if (it == cpython.end()) return false;
+      cpython.erase(it);
+      return true;
+    });
+    if (unmatched.empty()) {
+      RC_TAG("chain loops, also in CPython's trace");
+      return;
+    }
+  }
+  const auto file = save_counterexample(p);
+  std::string message = section("program", ctxmodel::print(p)) +
+                        section("chain loops in ctxlib's trace", lines(loops));
+  if (!theirs.trace) {
+    message += section("the oracle failed (a harness bug, not a divergence)", theirs.error);
+  } else {
+    message +=
+        section("chain loops in " + version() + "'s trace", lines(chain_loops(*theirs.trace)));
+    message += section("traces", ctxmodel::side_by_side(ours, *theirs.trace, "ctxlib", version()));
+  }
+  RC_FAIL(message + save_hint(file));
+}
+
+}  // namespace ctxprop
