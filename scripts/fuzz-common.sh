@@ -51,6 +51,13 @@ fuzz_env() {
   # -detect_leaks=0 to libFuzzer, whose per-input check would scan the whole heap (CPython's
   # too) after most inputs, because CPython keeps caches across runs: 20-40x slower.
   export PYTHONMALLOC=malloc
+  # clang-19's runtime looks for its own llvm-symbolizer, which Debian ships in another package;
+  # any version symbolizes the reports.
+  if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]]; then
+    local symbolizer
+    symbolizer=$(command -v llvm-symbolizer-19 || command -v llvm-symbolizer || true)
+    [[ -n $symbolizer ]] && export ASAN_SYMBOLIZER_PATH=$symbolizer
+  fi
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 }
