@@ -175,20 +175,17 @@ py_ref expression(const ctxmodel::expr& e) {
           },
           [](const ctxmodel::method_call& m) {
             // On a NeutralExitStack (CPython's AsyncExitStack for the oracle) an async entry
-            // takes the async method, and a sync entry is not awaited.
+            // takes the async method, and entering a sync one is not awaited.
             ctxmodel::stack_method method = m.method;
-            bool awaited = m.awaited;
             if (m.async_entry) {
               using ctxmodel::stack_method;
               if (method == stack_method::enter_context) method = stack_method::enter_async_context;
               if (method == stack_method::push) method = stack_method::push_async_exit;
               if (method == stack_method::callback) method = stack_method::push_async_callback;
-            } else if (method == ctxmodel::stack_method::enter_context) {
-              awaited = false;
             }
             return tuple_of(integer(e_method), identifier(m.object),
                             identifier(ctxmodel::method_name(method)), expressions(m.args),
-                            boolean(awaited));
+                            boolean(ctxmodel::python_awaits(m)));
           },
       },
       e.node);

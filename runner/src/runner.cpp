@@ -263,6 +263,7 @@ class interpreter {
       if (f.is_async) find_awaits(f.body);  // an async generator's yields count as awaits
     }
     async_main_ = find_awaits(p.main);
+    main_is_coroutine_ = ctxmodel::python_awaits(p.main);
   }
 
   trace run() {
@@ -274,7 +275,10 @@ class interpreter {
         try {
           static_cast<void>(ctxlib::sync_wait(aexec_block(program_.main, top)));
         } catch (const ctxlib::stop_iteration&) {
-          raise_coroutine_stop_iteration();  // the program is one coroutine, as asyncio.run's
+          // Python's top level is one coroutine when it awaits (not when its only await is a
+          // NeutralExitStack entering a sync manager: CPython's is then a plain call).
+          if (!main_is_coroutine_) throw;
+          raise_coroutine_stop_iteration();
         }
       } else {
         exec_block(program_.main, top);
@@ -1654,6 +1658,7 @@ class interpreter {
   std::set<const stmt*> yielding_;  // statements of generator bodies that contain a `yield`
   std::set<const stmt*> awaiting_;  // statements of async bodies that await
   bool async_main_ = false;         // the top-level code awaits: it runs as a task
+  bool main_is_coroutine_ = false;  // and Python runs it as a coroutine (PEP 479 applies)
 };
 
 bool class_set::matches(const std::exception_ptr& exception) const {

@@ -743,6 +743,34 @@ TEST(Checker, ResolvesCallKinds) {
   EXPECT_EQ(std::get<call_expr>(e.value.node).kind, call_kind::call_function);
 }
 
+// Whether Python's top level is a coroutine: awaiting a NeutralExitStack's enter_context of a
+// sync manager is, for CPython's AsyncExitStack, a plain call.
+TEST(Checker, PythonAwaitsFollowsTheNeutralStacksMethodPerEntry) {
+  const char* decls =
+      "acm A:\n"
+      "    aenter:\n"
+      "        pass\n"
+      "cm S:\n"
+      "    exit(e):\n"
+      "        pass\n";
+  struct row {
+    const char* main;
+    bool awaits;
+  };
+  const row rows[] = {
+      {"s = NeutralExitStack()\nv = await s.enter_context(S())\n", false},
+      {"s = NeutralExitStack()\nv = await s.enter_context(A())\n", true},
+      {"s = NeutralExitStack()\nx = 1\nif x:\n    await s.aclose()\n", true},
+      {"try:\n    pass\nfinally:\n    await sleep()\n", true},
+      {"async with A():\n    pass\n", true},
+      {"with S():\n    mark 1\n", false},
+  };
+  for (const row& r : rows) {
+    program p = must_load(std::string(decls) + r.main);
+    EXPECT_EQ(python_awaits(p.main), r.awaits) << r.main;
+  }
+}
+
 TEST(Checker, CycleInEnterKindsTerminates) {
   // A's enter needs B's as-kind and B's needs A's: reported as recursion, and no hang.
   diagnostics ds = must_fail(

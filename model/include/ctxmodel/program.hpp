@@ -285,4 +285,16 @@ struct program {
   bool operator==(const program&) const = default;
 };
 
+// Whether CPython awaits this call. On a NeutralExitStack, whose reference is CPython's
+// AsyncExitStack, entering a sync manager is AsyncExitStack.enter_context: a plain call, though
+// the program awaits the neutral stack's enter_context.
+inline bool python_awaits(const method_call& m) {
+  return m.awaited && (m.async_entry || m.method != stack_method::enter_context);
+}
+
+// Whether the Python code of `b` awaits, anywhere in it (nested blocks included): an `await`, an
+// `async with`, or a stack method CPython awaits. Top-level code that awaits runs as a coroutine,
+// and only then does PEP 479 turn a StopIteration escaping it into RuntimeError.
+bool python_awaits(const block& b);
+
 }  // namespace ctxmodel
