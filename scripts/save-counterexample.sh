@@ -8,7 +8,8 @@
 #   scripts/save-counterexample.sh FILE NAME
 #
 # NAME: letters, digits and underscores. ctxdiff is $CTXDIFF, else the newest
-# build/*/tools/ctxdiff/ctxdiff. Re-run cmake afterwards (the corpus is globbed).
+# build/*/tools/ctxdiff/ctxdiff. The conformance test of corpus/property/ replays it from then on
+# (re-run cmake only if that folder is new).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -47,4 +48,4 @@ if ! "$ctxdiff" record "$target"; then
   echo "$0: ctxdiff could not record $target (the file stays there; see the error above)" >&2
   exit 1
 fi
-echo "saved: corpus/property/$name.ctx (re-run cmake; ctest -R conformance/property/$name)"
+echo "saved: corpus/property/$name.ctx (replayed by ctest -R conformance/property; alone: ctxdiff run corpus/property/$name.ctx)"

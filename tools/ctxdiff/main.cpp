@@ -6,18 +6,21 @@
 //   ctxdiff cpp FILE             print ctxlib's trace
 //   ctxdiff oracle FILE          print CPython's trace
 //   ctxdiff export FILE          print the program as a standalone Python script
-//   ctxdiff export-check FILE... run the exported script with python3 and compare its output
-//                                with the oracle's trace
+//   ctxdiff export-check FILE... run each exported script with python3, in a process of its own,
+//                                and compare its output with the oracle's trace (several
+//                                scripts: one interpreter forks a process per script,
+//                                tools/ctxdiff/export_driver.py)
 //   ctxdiff record FILE...       store CPython's trace as the expected trace for its version
 //   ctxdiff version              print the embedded CPython's version
 //
 // Exit status: 0 agree, 1 divergence, 2 bad input (file:line:col errors) or usage, 3 oracle
 // failure (a bug on the CPython side, never reported as a divergence).
-#include <unistd.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,6 +34,7 @@
 #include "ctxmodel/parse.hpp"
 #include "ctxoracle/oracle.hpp"
 #include "ctxrunner/runner.hpp"
+#include "export_driver.hpp"
 
 namespace {
 
@@ -180,46 +184,140 @@ int export_program(const fs::path& path) {
   return agree;
 }
 
-// Runs `python script` and returns its standard output.
-std::optional<std::string> run_python(const std::string& python, const fs::path& script) {
-  std::string command = "'" + python + "' '" + script.string() + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return std::nullopt;
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
-    out.append(buffer.data(), n);
-  return pclose(pipe) == 0 ? std::optional<std::string>(out) : std::nullopt;
+// Ends the report on a batch of programs by naming again those that failed.
+void list_failed(const std::vector<fs::path>& failed, std::size_t programs) {
+  if (programs < 2 || failed.empty()) return;
+  std::cout << failed.size() << " of " << programs << " programs failed:\n";
+  for (const fs::path& f : failed) std::cout << "  " << f.string() << '\n';
 }
 
+// Quotes text for /bin/sh.
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// What a command printed on its standard output, and how it exited (-1: it could not be run).
+struct command_result {
+  int status = -1;
+  std::string output;
+};
+
+command_result run_command(const std::string& command) {
+  command_result result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer{};
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe))
+    result.output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  if (status != -1) status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.status = status;
+  return result;
+}
+
+// A fresh folder under the system's temporary folder, removed with all it holds when this goes
+// out of scope.
+class scratch_folder {
+ public:
+  scratch_folder() {
+    std::string pattern = (fs::temp_directory_path() / "ctxdiff-export-XXXXXX").string();
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  scratch_folder(const scratch_folder&) = delete;
+  scratch_folder& operator=(const scratch_folder&) = delete;
+  ~scratch_folder() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs exported scripts, each as `python SCRIPT 2>&1` would in a process of its own: a single
+// script just so, several through export_driver.py, which starts the interpreter once and forks
+// a child per script (each child writes what its script prints to SCRIPT.out).
+std::vector<command_result> run_scripts(const std::string& python,
+                                        const std::vector<fs::path>& scripts,
+                                        const fs::path& folder) {
+  if (scripts.size() == 1) {
+    return {run_command(shell_quote(python) + " " + shell_quote(scripts[0].string()) + " 2>&1")};
+  }
+  std::vector<command_result> results(scripts.size());
+  fs::path driver_script = folder / "export_driver.py";
+  if (!write_file_atomically(driver_script, export_driver_source)) {
+    for (command_result& r : results) r.output = driver_script.string() + ": cannot write\n";
+    return results;
+  }
+  std::string command = shell_quote(python) + " " + shell_quote(driver_script.string());
+  for (const fs::path& s : scripts) command += " " + shell_quote(s.string());
+  // The driver prints one exit status a line, a script's after its child has ended; its own
+  // errors go to standard error, which is ctxdiff's.
+  command_result driver = run_command(command);
+  std::istringstream statuses(driver.output);
+  for (std::size_t i = 0; i < scripts.size(); ++i) {
+    fs::path output = scripts[i];
+    output += ".out";
+    results[i].output = read_file(output).value_or("");
+    if (!(statuses >> results[i].status)) {
+      results[i].status = -1;
+      results[i].output +=
+          "<export_driver.py gave no exit status for this script: it exited with " +
+          std::to_string(driver.status) + ">\n";
+    }
+  }
+  return results;
+}
+
+// Exports each program, runs every script (see run_scripts) and compares what it printed with
+// the oracle's trace.
 int export_check(const std::vector<std::string>& args, const std::string& python) {
-  int status = agree;
-  for (const fs::path& path : collect(args)) {
+  scratch_folder folder;
+  if (folder.path().empty()) {
+    std::cerr << "ctxdiff: error: cannot make a temporary folder\n";
+    return bad_input;
+  }
+  std::vector<fs::path> programs = collect(args);
+  std::vector<fs::path> scripts;
+  std::vector<ctxmodel::trace> traces;
+  for (const fs::path& path : programs) {
     std::optional<loaded> l = load(path);
     if (!l) return bad_input;
     std::optional<ctxmodel::trace> t = run_oracle(l->program, path);
     if (!t) return oracle_failure;
-    fs::path script =
-        fs::temp_directory_path() / ("ctxdiff-export-" + std::to_string(getpid()) + ".py");
-    if (!write_file_atomically(script, ctxoracle::export_python(l->program))) {
-      std::cerr << script.string() << ": error: cannot write\n";
+    traces.push_back(std::move(*t));
+    std::string name = std::to_string(scripts.size()) + "-" + path.stem().string() + ".py";
+    scripts.push_back(folder.path() / name);
+    if (!write_file_atomically(scripts.back(), ctxoracle::export_python(l->program))) {
+      std::cerr << scripts.back().string() << ": error: cannot write\n";
       return bad_input;
     }
-    std::optional<std::string> out = run_python(python, script);
-    std::error_code ec;
-    fs::remove(script, ec);
-    ctxmodel::trace exported = ctxmodel::trace::from_text(out.value_or("<python3 failed>\n"));
-    if (!out || exported != *t) {
-      std::cout << path.string() << ": the exported script disagrees with the oracle\n"
-                << ctxmodel::side_by_side(exported, *t, "exported script (" + python + ")",
-                                          version())
-                << '\n';
-      status = diverge;
-    } else {
-      std::cout << path.string() << ": exported script agrees\n";
-    }
   }
-  return status;
+  std::vector<command_result> runs = run_scripts(python, scripts, folder.path());
+  std::vector<fs::path> failed;
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    bool ran = runs[i].status == 0;
+    ctxmodel::trace exported =
+        ctxmodel::trace::from_text(ran ? runs[i].output : std::string("<python3 failed>\n"));
+    if (ran && exported == traces[i]) {
+      std::cout << programs[i].string() << ": exported script agrees\n";
+      continue;
+    }
+    std::cout << programs[i].string() << ": the exported script disagrees with the oracle\n";
+    if (!ran) {
+      std::cout << "python exited with status " << runs[i].status << "; it printed:\n"
+                << runs[i].output << '\n';
+    }
+    std::cout << ctxmodel::side_by_side(exported, traces[i], "exported script (" + python + ")",
+                                        version())
+              << '\n';
+    failed.push_back(programs[i]);
+  }
+  list_failed(failed, programs.size());
+  return failed.empty() ? agree : diverge;
 }
 
 int record(const std::vector<std::string>& args) {
@@ -268,7 +366,13 @@ int main(int argc, char** argv) {
   if (command == "run") {
     if (args.empty()) return usage();
     int worst = agree;
-    for (const fs::path& f : collect(args)) worst = std::max(worst, compare(f, false));
+    std::vector<fs::path> files = collect(args), failed;
+    for (const fs::path& f : files) {
+      int status = compare(f, false);
+      if (status != agree) failed.push_back(f);
+      worst = std::max(worst, status);
+    }
+    list_failed(failed, files.size());
     return worst;
   }
   if (args.size() != 1) return usage();
