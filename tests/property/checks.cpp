@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compare.hpp"
 #include "ctxmodel/parse.hpp"
 #include "ctxoracle/oracle.hpp"
 #include "ctxrunner/runner.hpp"
@@ -28,45 +29,6 @@ std::string version() {
 bool report_known() {
   const char* v = std::getenv("CTXLIB_PROPERTY_REPORT_KNOWN");
   return v && *v && std::string_view(v) != "0";
-}
-
-// A divergence already found and written down, not fixed yet: fuzz/known-divergences.txt, whose
-// lines read `NAME cpython|ctxlib TEXT` (`#` starts a comment). It matches a divergence when
-// TEXT occurs in that side's trace and not in the other's — the fuzz targets' rule.
-struct known_divergence {
-  std::string name;
-  bool in_cpython = true;
-  std::string text;
-};
-
-const std::vector<known_divergence>& known_divergences() {
-  static const std::vector<known_divergence> list = [] {
-    std::vector<known_divergence> out;
-    std::ifstream in(std::string(CTXPROP_SOURCE_DIR) + "/fuzz/known-divergences.txt");
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      known_divergence k;
-      std::string side;
-      if (line.empty() || line[0] == '#' || !(fields >> k.name >> side)) continue;
-      std::getline(fields >> std::ws, k.text);
-      k.in_cpython = side == "cpython";
-      if ((side == "cpython" || side == "ctxlib") && !k.text.empty()) out.push_back(std::move(k));
-    }
-    return out;
-  }();
-  return list;
-}
-
-const known_divergence* known(const ctxmodel::trace& ours, const ctxmodel::trace& theirs) {
-  const std::string ours_text = ours.to_text(), theirs_text = theirs.to_text();
-  for (const known_divergence& k : known_divergences()) {
-    const std::string& with = k.in_cpython ? theirs_text : ours_text;
-    const std::string& without = k.in_cpython ? ours_text : theirs_text;
-    if (with.find(k.text) != std::string::npos && without.find(k.text) == std::string::npos)
-      return &k;
-  }
-  return nullptr;
 }
 
 std::string section(std::string_view title, const std::string& text) {
@@ -95,32 +57,25 @@ void classify(const ctxmodel::trace& t) {
 }  // namespace
 
 void check_agreement(const ctxmodel::program& p) {
-  const ctxmodel::trace ours = ctxrunner::run(p);
-  classify(ours);
-  const ctxoracle::oracle_result theirs = ctxoracle::interpreter::instance().run(p);
-  if (theirs.trace && ours == *theirs.trace) return;
+  const ctxfuzz::comparison c = ctxfuzz::compare(p, report_known());
+  classify(c.ctxlib);
   std::string message = section("program", ctxmodel::print(p));
-  if (!theirs.trace) {
-    message += section("the oracle failed (a harness bug, not a divergence)", theirs.error) +
-               section("ctxlib's trace", ours.to_text());
-  } else {
-    // A difference must survive a second run of both sides (else state leaks between runs).
-    const ctxmodel::trace ours_again = ctxrunner::run(p);
-    const ctxoracle::oracle_result theirs_again = ctxoracle::interpreter::instance().run(p);
-    if (ours_again != ours || !theirs_again.trace || *theirs_again.trace != *theirs.trace) {
-      message += section("a side gave another trace when run again",
-                         ours_again != ours
-                             ? ctxmodel::side_by_side(ours, ours_again, "ctxlib", "ctxlib again")
-                             : ctxmodel::side_by_side(
-                                   *theirs.trace, theirs_again.trace.value_or(ctxmodel::trace{}),
-                                   version(), version() + " again"));
-    } else if (const known_divergence* k = report_known() ? nullptr : known(ours, *theirs.trace)) {
-      RC_TAG("known divergence: " + k->name);
+  switch (c.verdict) {
+    case ctxfuzz::verdict::agree:
       return;
-    } else {
+    case ctxfuzz::verdict::known:
+      RC_TAG("known divergence: " + c.known);
+      return;
+    case ctxfuzz::verdict::oracle_error:
+      message += section("the oracle failed (a harness bug, not a divergence)", c.error) +
+                 section("ctxlib's trace", c.ctxlib.to_text());
+      break;
+    case ctxfuzz::verdict::unstable:
+      message += section("a side gave another trace when run again", c.error);
+      break;
+    default:
       message += section("DIVERGENCE between ctxlib and " + version(),
-                         ctxmodel::side_by_side(ours, *theirs.trace, "ctxlib", version()));
-    }
+                         ctxmodel::side_by_side(c.ctxlib, c.cpython, "ctxlib", version()));
   }
   RC_FAIL(message + save_hint(save_counterexample(p)));
 }
