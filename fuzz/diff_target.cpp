@@ -11,10 +11,10 @@
 //   ctxfuzz_diff -dict=fuzz/diff.dict CORPUS_DIR SEED_DIR      # fuzz
 //   ctxfuzz_diff fuzz/findings/*/input.bin                      # replay saved inputs
 //
-// CPython starts once, in LLVMFuzzerInitialize, with PYTHONMALLOC=malloc (unless set otherwise)
-// so LeakSanitizer sees Python's allocations, and is never finalized. The lines of CPython's
-// contextlib.py each run reaches are extra coverage features (pycoverage.hpp), so the fuzzer
-// explores CPython's behaviour too; CTXFUZZ_CONTEXTLIB_COVERAGE=0 turns that off.
+// CPython starts once, in LLVMFuzzerInitialize, with PYTHONMALLOC=malloc under ASan (unless set
+// otherwise) so LeakSanitizer sees Python's allocations, and is never finalized. The lines of
+// CPython's contextlib.py each run reaches are extra coverage features (pycoverage.hpp), so the
+// fuzzer explores CPython's behaviour too; CTXFUZZ_CONTEXTLIB_COVERAGE=0 turns that off.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -29,7 +29,7 @@
 #include "pycoverage.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
+  ctxfuzz::choose_python_allocator();
   if (ctxfuzz::cpython_version().empty()) {
     std::fprintf(stderr, "ctxfuzz_diff: the embedded CPython did not start\n");
     std::abort();

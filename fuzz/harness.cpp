@@ -17,6 +17,16 @@ ctxmodel::generate_limits limits() {
   return ctxmodel::generate_limits{};
 }
 
+void choose_python_allocator() {
+#if defined(__SANITIZE_ADDRESS__)
+  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
+#endif
+#endif
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

@@ -40,6 +40,11 @@ std::filesystem::path save_finding(const comparison& c, const ctxmodel::program&
 void write_finding(const std::filesystem::path& dir, const comparison& c,
                    const ctxmodel::program& p, std::span<const std::uint8_t> input = {});
 
+// Call before CPython starts. Under AddressSanitizer, CPython allocates with malloc
+// (PYTHONMALLOC=malloc, unless the environment says otherwise) so LeakSanitizer sees its memory;
+// without sanitizers it keeps pymalloc, which is faster and has nothing to tell.
+void choose_python_allocator();
+
 // A whole file's bytes ("" if it cannot be read).
 std::string read_file(const std::filesystem::path& path);
 

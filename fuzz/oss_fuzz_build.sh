@@ -5,8 +5,8 @@
 #   ctxfuzz_diff, ctxfuzz_parse                     the targets
 #   ctxfuzz_diff_seed_corpus.zip, ctxfuzz_parse_seed_corpus.zip   seeds from corpus/
 #   ctxfuzz_diff.dict, ctxfuzz_parse.dict           dictionaries
-#   ctxfuzz_diff.options                            libFuzzer options (the target sets
-#                                                   PYTHONMALLOC=malloc itself)
+#   ctxfuzz_diff.options                            libFuzzer options (under ASan the
+#                                                   target sets PYTHONMALLOC=malloc itself)
 #   python/                                         the embedded CPython (from /opt/python)
 # CPython must be at /out/python at run time: the oracle records its home and standard library
 # paths at build time.

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: ctxfuzz-pycov PATH...   (.ctx programs, folders of them, fuzzer inputs)\n";
     return 2;
   }
-  setenv("PYTHONMALLOC", "malloc", 0);
+  ctxfuzz::choose_python_allocator();
   if (ctxfuzz::cpython_version().empty()) {
     std::cerr << "ctxfuzz-pycov: the embedded CPython did not start\n";
     return 2;

@@ -46,11 +46,14 @@ fuzz_seeds() {
 }
 
 fuzz_env() {
-  # CPython allocates with malloc so LeakSanitizer sees (and does not lose) its memory. Leaks are
-  # checked when a fuzzer process exits (ASAN_OPTIONS detect_leaks=1); the fuzz scripts pass
-  # -detect_leaks=0 to libFuzzer, whose per-input check would scan the whole heap (CPython's
-  # too) after most inputs, because CPython keeps caches across runs: 20-40x slower.
-  export PYTHONMALLOC=malloc
+  # Under ASan, CPython allocates with malloc so LeakSanitizer sees (and does not lose) its
+  # memory; without sanitizers pymalloc stays (faster). Leaks are checked when a fuzzer process
+  # exits (ASAN_OPTIONS detect_leaks=1); the fuzz scripts pass -detect_leaks=0 to libFuzzer,
+  # whose per-input check would scan the whole heap (CPython's too) after most inputs, because
+  # CPython keeps caches across runs: 20-40x slower.
+  if grep -q '^CTXLIB_SANITIZE:BOOL=ON' "$FUZZ_DIR/CMakeCache.txt" 2>/dev/null; then
+    export PYTHONMALLOC=malloc
+  fi
   # clang-19's runtime looks for its own llvm-symbolizer, which Debian ships in another package;
   # any version symbolizes the reports.
   if [[ -z ${ASAN_SYMBOLIZER_PATH:-} ]]; then
