@@ -220,6 +220,47 @@ TEST(AsyncExitStack, RaiseThenSuppressWithoutAnIncomingExceptionLosesTheError) {
   EXPECT_FALSE(ctxlib::sync_wait(stack.aexit(nullptr)));
 }
 
+// CPython's __aexit__ is a coroutine: PEP 479 turns a StopIteration an entry raised into
+// RuntimeError there, while the body's own StopIteration, passed on by the async with, stays.
+TEST(AsyncExitStack, AStopIterationAnEntryRaisesLeavesAsCoroutineRaisedStopIteration) {
+  std::exception_ptr stop;
+  ctxlib::async_exit_stack stack;
+  stack.callback([&] {
+    try {
+      ctxlib::raise(ctxlib::stop_iteration("from a callback"));
+    } catch (...) {
+      stop = std::current_exception();
+      throw;
+    }
+  });
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(stack.aclose()); });
+  ASSERT_NE(ctxlib::exception_cast<ctxlib::runtime_error>(escaped), nullptr);
+  EXPECT_EQ(message_of(escaped), "coroutine raised StopIteration");
+  EXPECT_EQ(ctxlib::cause_of(escaped), stop);
+  EXPECT_EQ(ctxlib::context_of(escaped), stop);
+
+  std::exception_ptr body;
+  auto passed_on = thrown_by([&] {
+    ctxlib::sync_wait(ctxlib::async_with(ctxlib::async_exit_stack(),
+                                         [&](ctxlib::async_exit_stack& s) -> ctxlib::task<> {
+                                           s.callback([] {});
+                                           try {
+                                             ctxlib::raise(ctxlib::stop_iteration("from the body"));
+                                           } catch (...) {
+                                             body = std::current_exception();
+                                             throw;
+                                           }
+                                           co_return;
+                                         }));
+  });
+  EXPECT_EQ(passed_on, body);
+
+  ctxlib::async_exit_stack suppressed;
+  suppressed.push([](const std::exception_ptr&) { return true; });
+  suppressed.callback([] { ctxlib::raise(ctxlib::stop_iteration("suppressed later")); });
+  EXPECT_FALSE(ctxlib::sync_wait(suppressed.aexit(nullptr)));
+}
+
 TEST(AsyncExitStack, ACancellationLikeBaseExceptionDoesNotStopTheUnwind) {  // A7
   strings log;
   ctxlib::async_exit_stack stack;

@@ -18,7 +18,9 @@
 // async exit function; push_async_callback binds its arguments now and never suppresses;
 // enter_context / push / callback register synchronous entries on the same stack; aclose()
 // unwinds with no exception. There is no synchronous close(): the stack is not a synchronous
-// context manager.
+// context manager. A stop_iteration an entry raises leaves aexit() (and aclose()) as
+// runtime_error("coroutine raised StopIteration") caused by it: CPython's __aexit__ is a
+// coroutine, and PEP 479 applies where it ends.
 //
 // A destructor cannot await, so an async_exit_stack destroyed with entries left drops them
 // without running them (as CPython does with an unclosed stack). Close it with aclose() or use
@@ -34,6 +36,7 @@
 
 #include "ctxlib/async_with.hpp"
 #include "ctxlib/detail/exit_callback.hpp"
+#include "ctxlib/detail/generator_rules.hpp"
 #include "ctxlib/detail/unwind.hpp"
 #include "ctxlib/exit_stack.hpp"
 #include "ctxlib/task.hpp"
@@ -86,7 +89,14 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
         state.returned(suppress);
       }
     }
-    co_return state.finish();
+    try {
+      co_return state.finish();
+    } catch (const stop_iteration&) {
+      // CPython's __aexit__ is a coroutine, so PEP 479 meets a StopIteration an entry raised
+      // there (an exception the body raised and nothing replaced never leaves __aexit__).
+      std::rethrow_exception(
+          detail::pep479(std::current_exception(), detail::generator_kind::coroutine));
+    }
   }
 
   // Awaits `cm.aenter()`, then pushes its aexit; gives what aenter() gave. An lvalue is

@@ -39,11 +39,11 @@ std::exception_ptr raised(E&& error) noexcept {
 }
 
 // Which generator a body is, for PEP 479's message and for which exceptions it wraps.
-enum class generator_kind { generator, async_generator };
+enum class generator_kind { generator, async_generator, coroutine };
 
-// PEP 479: StopIteration escaping a generator (and StopAsyncIteration escaping an async
-// generator) becomes RuntimeError("<kind> raised <Name>") caused by it; anything else
-// escapes as it is.
+// PEP 479: StopIteration escaping a generator or coroutine (and StopAsyncIteration escaping an
+// async generator) becomes RuntimeError("<kind> raised <Name>") caused by it; anything else
+// escapes as it is. Called in the handler of `escaped`, which becomes the context too.
 inline std::exception_ptr pep479(std::exception_ptr escaped, generator_kind kind) noexcept {
   const char* name = exception_cast<stop_iteration>(escaped) != nullptr ? "StopIteration"
                      : kind == generator_kind::async_generator &&
@@ -51,7 +51,9 @@ inline std::exception_ptr pep479(std::exception_ptr escaped, generator_kind kind
                          ? "StopAsyncIteration"
                          : nullptr;
   if (name == nullptr) return escaped;
-  const char* what = kind == generator_kind::generator ? "generator" : "async generator";
+  const char* what = kind == generator_kind::generator         ? "generator"
+                     : kind == generator_kind::async_generator ? "async generator"
+                                                               : "coroutine";
   try {
     raise_from(runtime_error(std::string(what) + " raised " + name), escaped);
   } catch (...) {
