@@ -330,6 +330,30 @@ TEST(ExitStack, TenThousandCallbacksUnwindIterativelyWithAndWithoutAnException) 
   EXPECT_EQ(message_of(escaped), "pending");
 }
 
+// Entries that are not plain bytes (here a shared_ptr capture, still stored inline) are moved
+// by their own code when the stack spills, moves or pops, and destroyed exactly once.
+TEST(ExitStack, NonTrivialEntriesAreRelocatedAndDestroyedExactlyOnce) {
+  auto token = std::make_shared<int>(0);
+  int runs = 0;
+  {
+    ctxlib::exit_stack big;
+    for (int i = 0; i < 40; ++i) big.callback([token, &runs] { ++runs; });  // spills twice
+    ctxlib::exit_stack small;
+    for (int i = 0; i < 3; ++i) small.callback([token, &runs] { ++runs; });
+    EXPECT_EQ(token.use_count(), 44);
+    ctxlib::exit_stack moved_big = big.pop_all();      // takes the heap block
+    ctxlib::exit_stack moved_small(std::move(small));  // relocates the inline entries
+    EXPECT_TRUE(big.empty());
+    EXPECT_TRUE(small.empty());  // NOLINT(bugprone-use-after-move): a moved-from stack is empty
+    EXPECT_EQ(token.use_count(), 44);
+    moved_big.close();
+    EXPECT_EQ(runs, 40);
+    EXPECT_EQ(token.use_count(), 4);
+  }
+  EXPECT_EQ(runs, 43);
+  EXPECT_EQ(token.use_count(), 1);
+}
+
 TEST(ExitStack, TenThousandRaisingCallbacksChainWithoutRecursion) {
   auto escaped = thrown_by([] {
     ctxlib::with(ctxlib::exit_stack(), [](ctxlib::exit_stack& stack) {

@@ -137,11 +137,7 @@ class basic_exit_stack {
 
   // Removes the last entry and returns it: popped before it runs, so the order is LIFO, no
   // entry runs twice, and entries pushed while it runs run next.
-  Entry pop_entry() noexcept {
-    Entry entry = std::move(entries_.back());
-    entries_.pop_back();
-    return entry;
-  }
+  Entry pop_entry() noexcept { return entries_.take_back(); }
 
   // Up to eight entries live inside the stack object: no allocation for typical stacks.
   inline_stack<Entry, 8> entries_;
@@ -182,6 +178,9 @@ class exit_stack : public detail::basic_exit_stack<detail::exit_callback> {
   exit_stack& enter() noexcept { return *this; }
   // Unwinds every entry with `exception` in flight; true if it was suppressed.
   bool exit(const std::exception_ptr& exception) { return unwind(exception); }
+  // The same for a temporary (as `with` passes it): moved in, not copied (no reference count
+  // round trip).
+  bool exit(std::exception_ptr&& exception) { return unwind(std::move(exception)); }
 
   // Moves every entry to a new stack and leaves this one empty and usable.
   exit_stack pop_all() noexcept {
@@ -195,15 +194,18 @@ class exit_stack : public detail::basic_exit_stack<detail::exit_callback> {
   void close() { static_cast<void>(unwind(std::exception_ptr())); }
 
  private:
-  bool unwind(const std::exception_ptr& received) {
-    detail::unwind_state state(received);
+  bool unwind(std::exception_ptr received) {
+    detail::unwind_state state(std::move(received));
+    std::exception_ptr raised;  // outside the loop: nothing to set up or destroy per entry
     while (!empty()) {
       detail::exit_callback entry = pop_entry();
       try {
         state.returned(entry(state.current()));
+        continue;
       } catch (...) {
-        state.raised(std::current_exception());
+        raised = std::current_exception();
       }
+      state.raised(std::move(raised));  // outside the handler: see unwind_state::raised
     }
     return state.finish();
   }

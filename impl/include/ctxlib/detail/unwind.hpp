@@ -1,7 +1,8 @@
 // ctxlib/detail/unwind.hpp: the unwinding rules of CPython's ExitStack.__exit__ (catalogue
 // X8-X19), written once. A stack's driver pops each entry, calls it (synchronously, or by
-// awaiting it in an async stack) with `current()`, and reports what happened; this object
-// decides what the next entry sees, fixes contexts, and what finally escapes.
+// awaiting it in an async stack) with `current()`, and reports what happened, always from
+// outside any handler of its own (see raised()); this object decides what the next entry
+// sees, fixes contexts, and what finally escapes.
 #pragma once
 
 #include <exception>
@@ -13,12 +14,8 @@ namespace ctxlib::detail {
 
 class unwind_state {
  public:
-  // Must be constructed where the unwind starts: the exception being handled there
-  // (`sys.exc_info()` in CPython) is the frame exception the context fix-up rewires.
   explicit unwind_state(std::exception_ptr received) noexcept
-      : frame_exception_(handled_exception()),
-        current_(std::move(received)),
-        received_(current_ != nullptr) {}
+      : current_(std::move(received)), received_(current_ != nullptr) {}
 
   // The exception the next entry receives: the incoming one, the last one raised by an entry,
   // or none after a suppression (X10).
@@ -34,8 +31,15 @@ class unwind_state {
   }
 
   // An entry raised `raised`: chain it as nested `with` statements would (X13), and make it
-  // the pending exception.
+  // the pending exception. Must be called where the unwind runs, not inside the driver's catch
+  // clause: the exception being handled there (`sys.exc_info()` in CPython) is then the frame
+  // exception the context fix-up rewires, the same one as when the unwind started. It is
+  // looked up only now, so an unwind whose entries raise nothing never pays for the lookup.
   void raised(std::exception_ptr raised) noexcept {
+    if (!frame_known_) {
+      frame_exception_ = handled_exception();
+      frame_known_ = true;
+    }
     fix_exception_context(raised, current_);
     pending_raise_ = true;
     current_ = std::move(raised);
@@ -75,6 +79,7 @@ class unwind_state {
   std::exception_ptr frame_exception_;
   std::exception_ptr current_;
   bool received_;
+  bool frame_known_ = false;
   bool suppressed_ = false;
   bool pending_raise_ = false;
 };
