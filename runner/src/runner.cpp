@@ -344,6 +344,14 @@ class interpreter {
                        std::current_exception());
   }
 
+  // What a call gives: the value of the `return` that ended its body, else None. The flow
+  // decides, not `returned`: a return that an exception cancelled (a with's exit or a finally
+  // raised, and a handler took the exception) leaves a value behind, and the body then runs on
+  // to its end, where Python returns None.
+  static value result_of(flow ended, frame& f) {
+    return ended == flow::returned ? std::move(*f.returned) : value{none_value{}};
+  }
+
   // An acm member: its block is interpreted by the async executors below.
   ctxlib::task<value> acall_method(scripted_acm& self, const std::optional<block>& body,
                                    const char* event, const std::string* param,
@@ -355,12 +363,13 @@ class interpreter {
     f.async_self = &self;
     bind_params(f, self.decl().params, self.args());
     if (param != nullptr && argument) f.vars.declare(*param, *argument);
+    flow ended = flow::normal;
     try {
-      if (body) static_cast<void>(co_await aexec_block(*body, f));
+      if (body) ended = co_await aexec_block(*body, f);
     } catch (const ctxlib::stop_iteration&) {
       raise_coroutine_stop_iteration();
     }
-    co_return f.returned.value_or(value{none_value{}});
+    co_return result_of(ended, f);
   }
 
   template <class Decorated>
@@ -386,12 +395,13 @@ class interpreter {
     } else {
       bind_params(f, fn.params, args);
     }
+    flow ended = flow::normal;
     try {
-      static_cast<void>(co_await aexec_block(fn.body, f));
+      ended = co_await aexec_block(fn.body, f);
     } catch (const ctxlib::stop_iteration&) {
       raise_coroutine_stop_iteration();
     }
-    co_return f.returned.value_or(value{none_value{}});
+    co_return result_of(ended, f);
   }
 
   value call_method(scripted_cm& self, const std::optional<block>& body, const char* event,
@@ -403,8 +413,7 @@ class interpreter {
     f.self = &self;
     bind_params(f, self.decl().params, self.args());
     if (param != nullptr && argument != nullptr) f.vars.declare(*param, *argument);
-    if (body) exec_block(*body, f);
-    return f.returned.value_or(value{none_value{}});
+    return result_of(body ? exec_block(*body, f) : flow::normal, f);
   }
 
   value call_function(const function_decl& fn, const std::vector<value>& args) {
@@ -416,8 +425,7 @@ class interpreter {
     } else {
       bind_params(f, fn.params, args);
     }
-    exec_block(fn.body, f);
-    return f.returned.value_or(value{none_value{}});
+    return result_of(exec_block(fn.body, f), f);
   }
 
   // A call of a declared function: through its decorator if it has one.
