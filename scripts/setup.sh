@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ clang ccache libgtest-dev librapidcheck-dev
-          libpython3.11-dev python3.11 libasio-dev libbenchmark-dev)
+          libpython3.11-dev python3.11 libasio-dev libbenchmark-dev patch)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #
 #   tools/mutants/build-mutant.sh NAME [BUILD_DIR] [TARGET...]
 #   tools/mutants/build-mutant.sh --list
+#   tools/mutants/build-mutant.sh --check   (every patch still applies to impl/; exit 1 if not)
 #
 #   NAME       a patch in tools/mutants/patches/ (without .patch)
 #   BUILD_DIR  default build/mutant in the repository; one build folder serves every mutant (switching
@@ -19,6 +20,20 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 patches=$root/tools/mutants/patches
+
+if [[ ${1:-} == --check ]]; then
+  # impl/ moves on; a patch that no longer applies is a mutant nobody can build.
+  stale=0 count=0
+  for p in "$patches"/*.patch; do
+    count=$((count + 1))
+    if ! patch --dry-run --quiet --forward --directory="$root" -p1 < "$p" > /dev/null; then
+      echo "$(basename "$p" .patch): no longer applies to impl/ (update the patch)"
+      stale=$((stale + 1))
+    fi
+  done
+  echo "mutant patches: $count, $((count - stale)) apply, $stale stale"
+  exit $((stale > 0))
+fi
 
 if [[ ${1:-} == --list || $# -eq 0 ]]; then
   for p in "$patches"/*.patch; do sed -n '1s/^# //p' "$p"; done
