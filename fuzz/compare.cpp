@@ -29,6 +29,8 @@ const char* verdict_name(verdict v) {
   return "?";
 }
 
+const char* const cpython_hangs = "cpython-hangs";
+
 const std::string& cpython_version() {
   return ctxoracle::interpreter::instance().version();
 }
@@ -79,6 +81,13 @@ comparison compare(const ctxmodel::program& p, bool report_known) {
   comparison c;
   c.ctxlib = ctxrunner::run(p);
   ctxoracle::oracle_result theirs = ctxoracle::interpreter::instance().run(p);
+  if (theirs.timed_out) {
+    // CPython looping forever (X16) is a written-down difference, whatever ctxlib did.
+    c.verdict = report_known ? verdict::diverge : verdict::known;
+    c.known = cpython_hangs;
+    c.error = theirs.error;
+    return c;
+  }
   if (!theirs.trace) {
     c.verdict = verdict::oracle_error;
     c.error = theirs.error;

@@ -47,9 +47,14 @@ struct known_divergence {
 // `NAME cpython|ctxlib TEXT`; `#` starts a comment.
 const std::vector<known_divergence>& known_divergences();
 
+// The `known` name of a program CPython did not finish (the oracle's time limit interrupted
+// it): CPython can loop forever where ctxlib stops (docs/differences.md, X16).
+extern const char* const cpython_hangs;
+
 // Runs `checked_program` on ctxlib and on CPython and compares the traces. Anything but
 // `agree` is re-run once to tell a real divergence from state leaking between runs; a
-// divergence on the known list is `known`, unless `report_known`.
+// divergence on the known list, or CPython not finishing (`cpython_hangs`), is `known`, unless
+// `report_known` (then a divergence, with the oracle's message in `error`).
 comparison compare(const ctxmodel::program& checked_program, bool report_known = false);
 
 // The CPython version the oracle embeds ("cpython 3.11.7").

@@ -15,6 +15,7 @@
 // otherwise) so LeakSanitizer sees Python's allocations, and is never finalized. The lines of
 // CPython's contextlib.py each run reaches are extra coverage features (pycoverage.hpp), so the
 // fuzzer explores CPython's behaviour too; CTXFUZZ_CONTEXTLIB_COVERAGE=0 turns that off.
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 
 #include "ctxmodel/generate.hpp"
 #include "ctxmodel/parse.hpp"
+#include "ctxoracle/oracle.hpp"
 #include "harness.hpp"
 #include "minimizer.hpp"
 #include "pycoverage.hpp"
@@ -34,6 +36,9 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::fprintf(stderr, "ctxfuzz_diff: the embedded CPython did not start\n");
     std::abort();
   }
+  // Programs take milliseconds; CPython looping forever (X16) is skipped after 2 s, well
+  // inside libFuzzer's -timeout.
+  ctxoracle::interpreter::instance().set_time_limit(std::chrono::seconds(2));
   const char* coverage = std::getenv("CTXFUZZ_CONTEXTLIB_COVERAGE");
   std::string why;
   if ((!coverage || std::string(coverage) != "0") && !ctxfuzz::contextlib_coverage::start(why))

@@ -1,10 +1,14 @@
 // interpreter.cpp: starts the embedded CPython, loads the walker's modules (embedded at build
 // time), runs programs and exports scripts through them.
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "convert.hpp"
 #include "ctxoracle/embedded_python.hpp"
@@ -18,8 +22,88 @@ using detail::gil_guard;
 using detail::py_ref;
 using detail::python_error;
 
+namespace {
+
+// _ctxoracle.Timeout: what an interrupted run raises. A BaseException, so only a bare `except`
+// (or `except BaseException`) of the program can take it; the watchdog raises it again then.
+PyObject* timeout_exception = nullptr;
+
+// Interrupts a run that outlives its deadline: CPython can loop forever where ctxlib does not
+// (ExitStack's context fix-up on a cyclic chain, X16), and a fuzzer or a test must go on. Its
+// thread waits for the running program's deadline; past it, it takes the GIL (the looping
+// thread's eval loop hands it over) and raises Timeout in that thread, again every 100 ms while
+// the program keeps catching it.
+class watchdog {
+  using clock = std::chrono::steady_clock;
+
+ public:
+  watchdog() {
+    std::thread([this] { watch(); }).detach();
+  }  // lives as long as CPython
+
+  // Called with the GIL held, in the thread about to run a program.
+  void start(std::chrono::milliseconds limit) {
+    std::lock_guard lock(mutex_);
+    ++run_;
+    thread_ = PyThread_get_thread_ident();
+    deadline_ = clock::now() + limit;
+    fired_ = false;
+    wake_.notify_one();
+  }
+
+  // Called with the GIL held when the run is over; true if it was interrupted. A Timeout set
+  // but not yet raised (the program had just finished) is withdrawn, so no later run sees it.
+  bool stop() {
+    std::lock_guard lock(mutex_);
+    deadline_.reset();
+    if (!fired_) return false;
+    PyThreadState_SetAsyncExc(thread_, nullptr);
+    fired_ = false;
+    return true;
+  }
+
+ private:
+  void watch() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      if (!deadline_) {
+        wake_.wait(lock);
+        continue;
+      }
+      if (clock::now() < *deadline_) {
+        wake_.wait_until(lock, *deadline_);
+        continue;
+      }
+      const unsigned long run = run_;
+      lock.unlock();
+      PyGILState_STATE gil = PyGILState_Ensure();
+      lock.lock();
+      // Still the same run (it cannot end while this thread holds the GIL: stop() needs it).
+      if (deadline_ && run_ == run) {
+        fired_ = true;
+        PyThreadState_SetAsyncExc(thread_, timeout_exception);
+        deadline_ = clock::now() + std::chrono::milliseconds(100);
+      }
+      lock.unlock();
+      PyGILState_Release(gil);
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<clock::time_point> deadline_;  // of the run in progress, if any
+  unsigned long run_ = 0;
+  unsigned long thread_ = 0;  // the Python thread id of the running program
+  bool fired_ = false;
+};
+
+}  // namespace
+
 struct interpreter::state {
   std::mutex mutex;  // one run at a time: the walker's module state is shared
+  std::unique_ptr<watchdog> guard;
+  std::chrono::milliseconds time_limit{std::chrono::seconds(60)};
   bool started = false;
   std::string startup_error;
   std::string version;
@@ -115,7 +199,17 @@ PyModuleDef oracle_module = {
 };
 
 PyObject* init_oracle_module() {
-  return PyModule_Create(&oracle_module);
+  PyObject* module = PyModule_Create(&oracle_module);
+  if (module == nullptr) return nullptr;
+  timeout_exception = PyErr_NewExceptionWithDoc("_ctxoracle.Timeout",
+                                                "The run took longer than the oracle's time limit.",
+                                                PyExc_BaseException, nullptr);
+  if (timeout_exception == nullptr ||
+      PyModule_AddObjectRef(module, "Timeout", timeout_exception) < 0) {
+    Py_DECREF(module);
+    return nullptr;
+  }
+  return module;
 }
 
 std::string status_text(const char* step, const PyStatus& status) {
@@ -233,6 +327,8 @@ interpreter::interpreter() : state_(std::make_unique<state>()) {
       py_ref exporter = checked(PyImport_ImportModule("ctxexport"));
       state_->export_script = checked(PyObject_GetAttrString(exporter.get(), "export"));
       state_->version = python_version();
+      py_ref oracle_module = checked(PyImport_ImportModule("_ctxoracle"));  // Timeout exists now
+      state_->guard = std::make_unique<watchdog>();
       state_->started = true;
     } catch (const python_error&) {
       state_->startup_error = "cannot load the oracle's Python modules:\n" +
@@ -256,12 +352,35 @@ const std::string& interpreter::version() const {
   return state_->version;
 }
 
+std::chrono::milliseconds interpreter::time_limit() const {
+  return state_->time_limit;
+}
+
+void interpreter::set_time_limit(std::chrono::milliseconds limit) {
+  std::lock_guard lock(state_->mutex);
+  state_->time_limit = limit;
+}
+
 oracle_result interpreter::run(const ctxmodel::program& checked_program) {
   if (!state_->started) return {std::nullopt, state_->startup_error};
   std::lock_guard lock(state_->mutex);
   gil_guard gil;
+  oracle_result result = run_guarded(checked_program);
+  if (state_->guard->stop()) {
+    PyErr_Clear();
+    return {std::nullopt,
+            "CPython did not finish within " + std::to_string(state_->time_limit.count()) +
+                " ms and was interrupted (it can loop forever: docs/differences.md, X16)",
+            true};
+  }
+  return result;
+}
+
+// With the GIL and the run lock held.
+oracle_result interpreter::run_guarded(const ctxmodel::program& checked_program) {
   try {
     py_ref program = detail::to_python(checked_program);
+    state_->guard->start(state_->time_limit);
     py_ref events = checked(PyObject_CallOneArg(state_->run.get(), program.get()));
     if (!PyList_Check(events.get())) {
       return {std::nullopt, "ctxwalker.run did not return a list"};

@@ -2,6 +2,7 @@
 // (the exported script, run by python3, prints exactly the oracle's trace).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -583,6 +584,54 @@ program loaded(const char* text) {
   ctxmodel::load_result r = ctxmodel::load(text, "test.ctx");
   EXPECT_TRUE(r.program) << (r.errors.empty() ? "" : r.errors[0].to_string());
   return r.program ? *r.program : program{};
+}
+
+// CPython's ExitStack loops forever in its context fix-up once an exception's chain is cyclic
+// (X16; found by a fuzz campaign: two exits raise the same object, and the stack is entered into
+// itself). The oracle interrupts the run at its time limit, also when the program catches the
+// interruption, and the next run is unaffected.
+TEST(Oracle, AProgramCPythonLoopsForeverOnIsInterrupted) {
+  const std::string hang = R"(    with ExitStack() as v4:
+        v4.enter_context(C1(v1))
+        v4.enter_context(C1(v1))
+        with C1(Exception(2)):
+            v4.enter_context(v4)
+)";
+  const program once = loaded((R"(cm C1(p1: exception):
+    exit(exc):
+        raise p1
+
+v1 = Exception(1)
+try:
+)" + hang + R"(except Exception:
+    pass
+)")
+                                  .c_str());
+  const program caught = loaded((R"(cm C1(p1: exception):
+    exit(exc):
+        raise p1
+
+v1 = Exception(1)
+try:
+)" + hang + R"(except:
+    mark 'caught the interruption'
+try:
+)" + hang + R"(except Exception:
+    pass
+)")
+                                    .c_str());
+  const auto limit = python().time_limit();
+  python().set_time_limit(std::chrono::milliseconds(300));
+  for (const program* p : {&once, &caught}) {
+    const auto start = std::chrono::steady_clock::now();
+    ctxoracle::oracle_result r = python().run(*p);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_FALSE(r.trace);
+    EXPECT_NE(r.error.find("did not finish within 300 ms"), std::string::npos) << r.error;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  }
+  python().set_time_limit(limit);
+  expect_trace(loaded("mark 'next run'\n"), "mark 'next run'\noutcome ok\n", "after_timeout");
 }
 
 // Python truthiness decides `if NAME:` (None, False, 0 and '' are false; classes, exceptions,

@@ -74,6 +74,7 @@ void check_agreement(const ctxmodel::program& p) {
       message += section("a side gave another trace when run again", c.error);
       break;
     default:
+      if (!c.error.empty()) message += section("the oracle", c.error);
       message += section("DIVERGENCE between ctxlib and " + version(),
                          ctxmodel::side_by_side(c.ctxlib, c.cpython, "ctxlib", version()));
   }

@@ -11,6 +11,7 @@
 // runs are serialized.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ namespace ctxoracle {
 struct oracle_result {
   std::optional<ctxmodel::trace> trace;  // set when the program ran (whatever it raised)
   std::string error;  // otherwise: a failure of the oracle itself, with the Python traceback
+  // CPython did not finish within the time limit and was interrupted (no trace). CPython can
+  // loop forever where ctxlib does not (an exception chain made cyclic: docs/differences.md,
+  // X16), so this is CPython's outcome, not the oracle's failure.
+  bool timed_out = false;
 };
 
 class interpreter {
@@ -36,7 +41,12 @@ class interpreter {
   const std::string& version() const;
 
   // Runs a checked program. An unchecked one (unresolved calls, unbound names) is an error.
+  // A run longer than time_limit() is interrupted: timed_out, with the reason as error.
   oracle_result run(const ctxmodel::program& checked_program);
+
+  // How long one run may take (default 5 s: programs take milliseconds; CPython can hang).
+  std::chrono::milliseconds time_limit() const;
+  void set_time_limit(std::chrono::milliseconds limit);
 
   // str() of a Python expression evaluated in the embedded interpreter, for self-tests and
   // diagnostics. Throws std::runtime_error with the traceback if it raises.
@@ -49,6 +59,7 @@ class interpreter {
   interpreter();
   ~interpreter();
   friend std::string export_python(const ctxmodel::program& p);
+  oracle_result run_guarded(const ctxmodel::program& checked_program);
 
   struct state;
   std::unique_ptr<state> state_;
