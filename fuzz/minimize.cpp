@@ -46,6 +46,10 @@ int main(int argc, char** argv) {
                  "[--allow-known]\n";
     return 2;
   }
+  if (!std::filesystem::is_regular_file(input)) {
+    std::cerr << input << ": error: cannot read file\n";
+    return 2;
+  }
   const std::string bytes = ctxfuzz::read_file(input);
   program p;
   if (std::filesystem::path(input).extension() == ".ctx") {

@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
   std::vector<fs::path> files;
   for (int i = 1; i < argc; ++i) {
     const fs::path p = argv[i];
+    if (!fs::exists(p)) {
+      std::cerr << p.string() << ": error: no such file or folder\n";
+      return 2;
+    }
     if (fs::is_directory(p)) {
       for (const auto& e : fs::recursive_directory_iterator(p))
         if (e.is_regular_file()) files.push_back(e.path());

@@ -124,8 +124,8 @@ int sizes(const std::vector<fs::path>& dirs) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc < 2) return usage();
+int run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help") return usage();
   if (std::string(argv[1]) == "--sizes") return sizes({argv + 2, argv + argc});
   const fs::path root = argv[1];
   fs::path diff_dir, parse_dir, dict_file;
@@ -182,4 +182,13 @@ int main(int argc, char** argv) {
   if (failed) std::cerr << ", " << failed << " did not load";
   std::cerr << '\n';
   return failed ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // an unreadable folder, an unwritable output
+    std::cerr << "ctxfuzz-seeds: " << e.what() << '\n';
+    return 2;
+  }
 }
