@@ -311,15 +311,36 @@ class interpreter {
       }
     }
     for (agenerator_cm& g : agenerators_) g.cm.reset();
-    // exception_ptr is reference counted: a chain the program made cyclic by hand would
-    // never be freed, so every exception the program created has its chain cut here.
-    for (const std::exception_ptr& e : created_) {
-      if (auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e)) {
-        b->set_context(nullptr);
-        b->set_cause(nullptr);
-      }
-    }
+    cut_chains();
     return std::move(trace_);
+  }
+
+  // exception_ptr is reference counted: a chain made cyclic (by hand, or by Python's rules, as
+  // CPython's garbage collector would see it) would never be freed. So every exception the run
+  // met (created, caught by a handler, given to an exit, rendered) and every one their chains
+  // reach has its chain cut at the end: ctxlib makes some itself (PEP 479's RuntimeError, say).
+  void cut_chains() {
+    std::vector<std::exception_ptr> todo = std::move(created_);
+    todo.insert(todo.end(), met_.begin(), met_.end());
+    todo.insert(todo.end(), alive_.begin(), alive_.end());
+    met_.clear();
+    std::set<const void*> done;
+    while (!todo.empty()) {
+      std::exception_ptr e = std::move(todo.back());
+      todo.pop_back();
+      auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e);
+      if (b == nullptr || !done.insert(b).second) continue;
+      if (b->context()) todo.push_back(b->context());
+      if (b->cause()) todo.push_back(b->cause());
+      b->set_context(nullptr);
+      b->set_cause(nullptr);
+    }
+  }
+
+  // Remembers an exception the run met, for cut_chains().
+  const std::exception_ptr& met(const std::exception_ptr& e) {
+    if (e) met_.push_back(e);
+    return e;
   }
 
   const py_class* class_of(const std::exception_ptr& e) const {
@@ -339,9 +360,15 @@ class interpreter {
   // ends (an async def, an acm method, the async program) rather than at each ctxlib task, as
   // one coroutine's statements run as many tasks: StopIteration escaping becomes RuntimeError
   // caused by it. Called in the handler of the StopIteration.
-  [[noreturn]] static void raise_coroutine_stop_iteration() {
-    ctxlib::raise_from(ctxlib::runtime_error("coroutine raised StopIteration"),
-                       std::current_exception());
+  [[noreturn]] void raise_coroutine_stop_iteration() {
+    met(std::current_exception());
+    try {
+      ctxlib::raise_from(ctxlib::runtime_error("coroutine raised StopIteration"),
+                         std::current_exception());
+    } catch (...) {
+      met(std::current_exception());
+      throw;
+    }
   }
 
   // What a call gives: the value of the `return` that ended its body, else None. The flow
@@ -814,7 +841,7 @@ class interpreter {
     try {
       co_return co_await aexec_block(t.body, f);
     } catch (...) {
-      caught = std::current_exception();
+      caught = met(std::current_exception());
     }
     const py_class* cls = class_of(caught);
     for (const except_clause& h : t.handlers) {
@@ -929,7 +956,7 @@ class interpreter {
     try {
       co_return co_await gexec_block(t.body, f, state);
     } catch (...) {
-      caught = std::current_exception();
+      caught = met(std::current_exception());
     }
     const py_class* cls = class_of(caught);
     for (const except_clause& h : t.handlers) {
@@ -1126,7 +1153,7 @@ class interpreter {
     try {
       return exec_block(t.body, f);
     } catch (...) {
-      std::exception_ptr caught = std::current_exception();
+      std::exception_ptr caught = met(std::current_exception());
       const py_class* cls = class_of(caught);
       for (const except_clause& h : t.handlers) {
         if (!handler_matches(h, cls)) continue;
@@ -1536,8 +1563,8 @@ class interpreter {
     return created_.emplace_back(std::move(e));
   }
 
-  static value exception_value(const std::exception_ptr& e) {
-    return e ? value{e} : value{none_value{}};
+  value exception_value(const std::exception_ptr& e) {
+    return e ? value{met(e)} : value{none_value{}};
   }
 
   template <class T, class... Args>
@@ -1641,6 +1668,7 @@ class interpreter {
   std::map<std::string, const function_decl*> functions_;
   std::map<const void*, int> ids_;
   std::vector<std::exception_ptr> alive_;
+  std::vector<std::exception_ptr> met_;  // caught, given to exits: see cut_chains()
   std::vector<std::exception_ptr> created_;
   // Objects the program creates live until the run ends, like Python objects a program keeps
   // reachable. Stacks are declared last so they are destroyed first, while what their
