@@ -17,13 +17,17 @@ ctxmodel::generate_limits limits() {
   return ctxmodel::generate_limits{};
 }
 
-void choose_python_allocator() {
-#if defined(__SANITIZE_ADDRESS__)
-  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
-#elif defined(__has_feature)
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define CTXFUZZ_ASAN 1
+#elif defined(__has_feature)  // clang
 #if __has_feature(address_sanitizer)
-  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
+#define CTXFUZZ_ASAN 1
 #endif
+#endif
+
+void choose_python_allocator() {
+#ifdef CTXFUZZ_ASAN
+  setenv("PYTHONMALLOC", "malloc", /*overwrite=*/0);
 #endif
 }
 

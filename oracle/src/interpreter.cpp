@@ -37,18 +37,21 @@ class watchdog {
   using clock = std::chrono::steady_clock;
 
  public:
+  // Its thread lives as long as CPython (never joined: the interpreter is never finalized).
   watchdog() {
     std::thread([this] { watch(); }).detach();
-  }  // lives as long as CPython
+  }
 
-  // Called with the GIL held, in the thread about to run a program.
+  // Called with the GIL held, in the thread about to run a program. Runs take milliseconds,
+  // so the watchdog is usually still asleep until an earlier run's deadline, and finds this
+  // one's when it wakes there: it is woken (a system call) only when it would sleep past it.
   void start(std::chrono::milliseconds limit) {
     std::lock_guard lock(mutex_);
     ++run_;
     thread_ = PyThread_get_thread_ident();
     deadline_ = clock::now() + limit;
     fired_ = false;
-    wake_.notify_one();
+    if (*deadline_ < sleeping_until_) wake_.notify_one();
   }
 
   // Called with the GIL held when the run is over; true if it was interrupted. A Timeout set
@@ -67,13 +70,16 @@ class watchdog {
     std::unique_lock lock(mutex_);
     for (;;) {
       if (!deadline_) {
+        sleeping_until_ = clock::time_point::max();
         wake_.wait(lock);
         continue;
       }
       if (clock::now() < *deadline_) {
-        wake_.wait_until(lock, *deadline_);
+        sleeping_until_ = *deadline_;
+        wake_.wait_until(lock, sleeping_until_);
         continue;
       }
+      sleeping_until_ = clock::time_point::min();  // busy: start() need not wake it
       const unsigned long run = run_;
       lock.unlock();
       PyGILState_STATE gil = PyGILState_Ensure();
@@ -96,6 +102,9 @@ class watchdog {
   unsigned long run_ = 0;
   unsigned long thread_ = 0;  // the Python thread id of the running program
   bool fired_ = false;
+  // Until when the watchdog thread sleeps (max: without a deadline); a run with an earlier
+  // deadline must wake it.
+  clock::time_point sleeping_until_ = clock::time_point::max();
 };
 
 }  // namespace
@@ -365,7 +374,27 @@ oracle_result interpreter::run(const ctxmodel::program& checked_program) {
   if (!state_->started) return {std::nullopt, state_->startup_error};
   std::lock_guard lock(state_->mutex);
   gil_guard gil;
-  oracle_result result = run_guarded(checked_program);
+  oracle_result result = [&]() -> oracle_result {
+    try {
+      py_ref program = detail::to_python(checked_program);
+      state_->guard->start(state_->time_limit);
+      py_ref events = checked(PyObject_CallOneArg(state_->run.get(), program.get()));
+      if (!PyList_Check(events.get())) {
+        return {std::nullopt, "ctxwalker.run did not return a list"};
+      }
+      ctxmodel::trace trace;
+      Py_ssize_t size = PyList_GET_SIZE(events.get());
+      trace.events.reserve(static_cast<std::size_t>(size));
+      for (Py_ssize_t i = 0; i < size; ++i) {
+        trace.events.push_back(utf8(PyList_GET_ITEM(events.get(), i)));
+      }
+      return {std::move(trace), {}};
+    } catch (const detail::conversion_error& e) {
+      return {std::nullopt, std::string("cannot run the program: ") + e.what()};
+    } catch (const python_error&) {
+      return {std::nullopt, take_python_error(state_->format_exception.get())};
+    }
+  }();
   if (state_->guard->stop()) {
     PyErr_Clear();
     return {std::nullopt,
@@ -374,29 +403,6 @@ oracle_result interpreter::run(const ctxmodel::program& checked_program) {
             true};
   }
   return result;
-}
-
-// With the GIL and the run lock held.
-oracle_result interpreter::run_guarded(const ctxmodel::program& checked_program) {
-  try {
-    py_ref program = detail::to_python(checked_program);
-    state_->guard->start(state_->time_limit);
-    py_ref events = checked(PyObject_CallOneArg(state_->run.get(), program.get()));
-    if (!PyList_Check(events.get())) {
-      return {std::nullopt, "ctxwalker.run did not return a list"};
-    }
-    ctxmodel::trace trace;
-    Py_ssize_t size = PyList_GET_SIZE(events.get());
-    trace.events.reserve(static_cast<std::size_t>(size));
-    for (Py_ssize_t i = 0; i < size; ++i) {
-      trace.events.push_back(utf8(PyList_GET_ITEM(events.get(), i)));
-    }
-    return {std::move(trace), {}};
-  } catch (const detail::conversion_error& e) {
-    return {std::nullopt, std::string("cannot run the program: ") + e.what()};
-  } catch (const python_error&) {
-    return {std::nullopt, take_python_error(state_->format_exception.get())};
-  }
 }
 
 std::string interpreter::evaluate(std::string_view python_expression) {

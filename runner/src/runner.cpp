@@ -320,10 +320,8 @@ class interpreter {
   // met (created, caught by a handler, given to an exit, rendered) and every one their chains
   // reach has its chain cut at the end: ctxlib makes some itself (PEP 479's RuntimeError, say).
   void cut_chains() {
-    std::vector<std::exception_ptr> todo = std::move(created_);
-    todo.insert(todo.end(), met_.begin(), met_.end());
+    std::vector<std::exception_ptr> todo = std::move(met_);
     todo.insert(todo.end(), alive_.begin(), alive_.end());
-    met_.clear();
     std::set<const void*> done;
     while (!todo.empty()) {
       std::exception_ptr e = std::move(todo.back());
@@ -361,14 +359,9 @@ class interpreter {
   // one coroutine's statements run as many tasks: StopIteration escaping becomes RuntimeError
   // caused by it. Called in the handler of the StopIteration.
   [[noreturn]] void raise_coroutine_stop_iteration() {
-    met(std::current_exception());
-    try {
-      ctxlib::raise_from(ctxlib::runtime_error("coroutine raised StopIteration"),
-                         std::current_exception());
-    } catch (...) {
-      met(std::current_exception());
-      throw;
-    }
+    ctxlib::raise_from(
+        met(std::make_exception_ptr(ctxlib::runtime_error("coroutine raised StopIteration"))),
+        met(std::current_exception()));
   }
 
   // What a call gives: the value of the `return` that ended its body, else None. The flow
@@ -1560,7 +1553,7 @@ class interpreter {
         e = make(std::type_identity<ctxlib::cancelled_error>{});
         break;
     }
-    return created_.emplace_back(std::move(e));
+    return met_.emplace_back(std::move(e));
   }
 
   value exception_value(const std::exception_ptr& e) {
@@ -1668,8 +1661,8 @@ class interpreter {
   std::map<std::string, const function_decl*> functions_;
   std::map<const void*, int> ids_;
   std::vector<std::exception_ptr> alive_;
-  std::vector<std::exception_ptr> met_;  // caught, given to exits: see cut_chains()
-  std::vector<std::exception_ptr> created_;
+  // Created, caught, given to exits (rendered ones are in alive_): see cut_chains().
+  std::vector<std::exception_ptr> met_;
   // Objects the program creates live until the run ends, like Python objects a program keeps
   // reachable. Stacks are declared last so they are destroyed first, while what their
   // remaining entries refer to still exists.

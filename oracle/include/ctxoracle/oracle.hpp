@@ -59,7 +59,6 @@ class interpreter {
   interpreter();
   ~interpreter();
   friend std::string export_python(const ctxmodel::program& p);
-  oracle_result run_guarded(const ctxmodel::program& checked_program);
 
   struct state;
   std::unique_ptr<state> state_;

@@ -55,11 +55,7 @@ class basic_exit_callback {
   // Relocation (see inline_stack): takes other's callable and leaves `other` ended, so it
   // must not be destroyed. Cheaper than a move and a destruction: nothing is written back.
   basic_exit_callback(relocate_from_t, basic_exit_callback& other) noexcept : ops_(other.ops_) {
-    if (has(needs_relocate)) {
-      operations_of(ops_)->relocate(other.storage_, storage_);
-    } else {
-      std::memcpy(storage_, other.storage_, inline_capacity);
-    }
+    relocate_storage(other);
   }
 
  private:
@@ -76,7 +72,8 @@ class basic_exit_callback {
   static constexpr std::uintptr_t needs_relocate = 1;
   static constexpr std::uintptr_t needs_destroy = 2;
   static constexpr std::uintptr_t tag_bits = needs_relocate | needs_destroy;
-  static_assert(alignof(operations) > tag_bits);
+  static_assert(alignof(operations) > tag_bits,
+                "The tag bits must be free in every pointer to an operations table.");
 
   // `ops_` is a pointer type, not an integer, so that storing it cannot alias a container's
   // size_t counters (which would keep them in memory in every push loop).
@@ -127,6 +124,12 @@ class basic_exit_callback {
   // Moves other's callable here (this holds none) and leaves other empty.
   void take(basic_exit_callback& other) noexcept {
     ops_ = std::exchange(other.ops_, nullptr);
+    relocate_storage(other);
+  }
+
+  // Moves other's callable into this storage (ops_ already says which it is); other's storage
+  // is left ended.
+  void relocate_storage(basic_exit_callback& other) noexcept {
     if (has(needs_relocate)) {
       operations_of(ops_)->relocate(other.storage_, storage_);
     } else {

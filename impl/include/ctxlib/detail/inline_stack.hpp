@@ -65,7 +65,6 @@ class inline_stack {
     return *std::launder(slot);
   }
 
-  T& back() noexcept { return *std::launder(data_ + size_ - 1); }
   void pop_back() noexcept {
     --size_;
     std::destroy_at(std::launder(data_ + size_));
