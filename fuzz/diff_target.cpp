@@ -14,7 +14,8 @@
 // CPython starts once, in LLVMFuzzerInitialize, with PYTHONMALLOC=malloc under ASan (unless set
 // otherwise) so LeakSanitizer sees Python's allocations, and is never finalized. The lines of
 // CPython's contextlib.py each run reaches are extra coverage features (pycoverage.hpp), so the
-// fuzzer explores CPython's behaviour too; CTXFUZZ_CONTEXTLIB_COVERAGE=0 turns that off.
+// fuzzer explores CPython's behaviour too: seen by probes in contextlib's code, or by tracing
+// with CTXFUZZ_CONTEXTLIB_COVERAGE=trace (slower); CTXFUZZ_CONTEXTLIB_COVERAGE=0 turns it off.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -39,10 +40,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Programs take milliseconds; CPython looping forever (X16) is skipped after 2 s, well
   // inside libFuzzer's -timeout.
   ctxoracle::interpreter::instance().set_time_limit(std::chrono::seconds(2));
-  const char* coverage = std::getenv("CTXFUZZ_CONTEXTLIB_COVERAGE");
+  const char* chosen = std::getenv("CTXFUZZ_CONTEXTLIB_COVERAGE");
+  const std::string coverage = chosen ? chosen : "";
+  using ctxfuzz::contextlib_coverage::method;
   std::string why;
-  if ((!coverage || std::string(coverage) != "0") && !ctxfuzz::contextlib_coverage::start(why))
+  if (coverage != "0" && !ctxfuzz::contextlib_coverage::start(
+                             coverage == "trace" ? method::trace : method::probes, why)) {
     std::fprintf(stderr, "ctxfuzz_diff: no contextlib.py coverage: %s\n", why.c_str());
+  }
   return 0;
 }
 

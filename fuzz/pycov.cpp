@@ -1,14 +1,19 @@
 // pycov.cpp (ctxfuzz-pycov): which lines of CPython's contextlib.py programs reach, per
 // component (class or function), and which lines none of them reach.
 //
-//   ctxfuzz-pycov PATH...
+//   ctxfuzz-pycov [--probes | --check-probes] PATH...
 //
 // PATH: a .ctx program or a folder of them (e.g. corpus/), or a folder or file of fuzzer inputs
 // (no extension or .bin: decoded with the fuzzer's limits, e.g. a campaign's corpus or seeds).
 // Every program runs on the oracle with contextlib.py traced (pycoverage.hpp); the report covers
-// them all.
+// them all. --probes reports what the fuzzer's probes see instead. --check-probes checks the
+// probes against the trace: every program runs first unprobed and untraced, then with both,
+// and the check fails (exit 1) if a probed run's trace differs from the plain run's, or if the
+// probes and the trace disagree on a probed line.
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,9 +26,52 @@
 
 namespace fs = std::filesystem;
 
+namespace coverage = ctxfuzz::contextlib_coverage;
+
+namespace {
+
+bool start(coverage::method how) {
+  std::string why;
+  if (coverage::start(how, why)) return true;
+  std::cerr << "ctxfuzz-pycov: " << why << '\n';
+  return false;
+}
+
+// The probes against the trace, on the lines that carry a probe: a probe runs exactly when its
+// statement's line runs; an except clause's probe (not a statement line) only when the clause
+// was reached, which the trace sees too.
+int check_probes() {
+  const std::set<int>& probed = coverage::probed_lines();
+  const std::set<int>& by_probes = coverage::lines_reached(coverage::method::probes);
+  const std::set<int>& by_trace = coverage::lines_reached(coverage::method::trace);
+  int wrong = 0;
+  for (int line : by_probes) {
+    if (!by_trace.count(line)) {
+      std::cout << "line " << line << ": its probe ran, the trace never saw it\n";
+      ++wrong;
+    }
+  }
+  for (int line : by_trace) {
+    if (probed.count(line) && !by_probes.count(line)) {
+      std::cout << "line " << line << ": traced, its probe never ran\n";
+      ++wrong;
+    }
+  }
+  std::cout << "probes: " << probed.size() << " statement lines probed; " << by_probes.size()
+            << " lines seen by probes, " << by_trace.size() << " by the trace; " << wrong
+            << " disagreements\n";
+  return wrong;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "usage: ctxfuzz-pycov PATH...   (.ctx programs, folders of them, fuzzer inputs)\n";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool probes = mode == "--probes", check = mode == "--check-probes";
+  const int first = probes || check ? 2 : 1;
+  if (argc <= first || (mode.rfind("--", 0) == 0 && !probes && !check)) {
+    std::cerr << "usage: ctxfuzz-pycov [--probes | --check-probes] PATH...   (.ctx programs, "
+                 "folders of them, fuzzer inputs)\n";
     return 2;
   }
   ctxfuzz::choose_python_allocator();
@@ -31,13 +79,8 @@ int main(int argc, char** argv) {
     std::cerr << "ctxfuzz-pycov: the embedded CPython did not start\n";
     return 2;
   }
-  std::string why;
-  if (!ctxfuzz::contextlib_coverage::start(why)) {
-    std::cerr << "ctxfuzz-pycov: " << why << '\n';
-    return 2;
-  }
   std::vector<fs::path> files;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = first; i < argc; ++i) {
     const fs::path p = argv[i];
     if (!fs::exists(p)) {
       std::cerr << p.string() << ": error: no such file or folder\n";
@@ -50,7 +93,8 @@ int main(int argc, char** argv) {
       files.push_back(p);
     }
   }
-  int programs = 0, failed = 0;
+  std::vector<ctxmodel::program> programs;
+  int failed = 0;
   for (const fs::path& f : files) {
     const std::string bytes = ctxfuzz::read_file(f);
     ctxmodel::program p;
@@ -70,12 +114,35 @@ int main(int argc, char** argv) {
     } else {
       continue;  // neither a program nor a fuzzer input (e.g. a corpus tool script)
     }
-    if (!ctxoracle::interpreter::instance().run(p).trace) ++failed;
-    ++programs;
+    programs.push_back(std::move(p));
   }
-  std::cout << "contextlib coverage of " << programs << " programs (" << ctxfuzz::cpython_version()
-            << ", " << ctxfuzz::contextlib_coverage::file() << ")\n";
-  ctxfuzz::contextlib_coverage::report(std::cout);
+  ctxoracle::interpreter& oracle = ctxoracle::interpreter::instance();
+  std::vector<std::optional<ctxmodel::trace>> plain;
+  if (check) {
+    for (const ctxmodel::program& p : programs) plain.push_back(oracle.run(p).trace);
+  }
+  if (((probes || check) && !start(coverage::method::probes)) ||
+      (!probes && !start(coverage::method::trace))) {
+    return 2;
+  }
+  int changed = 0;
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const std::optional<ctxmodel::trace> t = oracle.run(programs[i]).trace;
+    if (!t) ++failed;
+    if (check && t != plain[i]) {
+      std::cout << "program " << i + 1 << " of " << programs.size()
+                << ": its trace with probes differs from its trace without\n"
+                << ctxmodel::print(programs[i]);
+      ++changed;
+    }
+  }
+  const coverage::method how = probes ? coverage::method::probes : coverage::method::trace;
+  std::cout << "contextlib coverage of " << programs.size() << " programs ("
+            << ctxfuzz::cpython_version() << ", " << coverage::file() << ", "
+            << (probes ? "probes" : "traced") << ")\n";
+  coverage::report(std::cout, how);
+  const int wrong = check ? check_probes() + changed : 0;
   if (failed) std::cerr << "ctxfuzz-pycov: " << failed << " programs did not load or run\n";
-  return failed ? 1 : 0;
+  if (wrong) std::cerr << "ctxfuzz-pycov: the probes are not faithful (" << wrong << ")\n";
+  return failed || wrong ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CI fuzz smoke run: builds the fuzz targets with ASan+UBSan, replays every saved finding,
 # then fuzzes the differential target (and briefly the parser target) from the seed corpus for a
-# bounded time. Fails on any divergence, oracle error, crash, leak or sanitizer report
+# bounded time, and checks the fuzzer's contextlib.py probes against a trace (ctxfuzz-pycov
+# --check-probes). Fails on any divergence, oracle error, crash, leak or sanitizer report
 # (divergences on fuzz/known-divergences.txt are skipped: they are written down already).
 #   scripts/fuzz-smoke.sh [SECONDS]     (default 45: the differential target's fuzzing time)
 # Findings go to build/fuzz/findings/ (program, both traces, the Python export, the input).
@@ -11,7 +12,7 @@ source "$(dirname "$0")/fuzz-common.sh"
 seconds=${1:-45}
 start=$SECONDS
 
-fuzz_build fuzz ctxfuzz_diff ctxfuzz_parse ctxfuzz-seeds
+fuzz_build fuzz ctxfuzz_diff ctxfuzz_parse ctxfuzz-seeds ctxfuzz-pycov
 fuzz_env
 fuzz_seeds
 export CTXFUZZ_FINDINGS="$FUZZ_DIR/findings"
@@ -38,6 +39,8 @@ echo "== ctxfuzz_parse: 10 s"
 (cd "$FUZZ_DIR/smoke" && "$FUZZ_BIN/ctxfuzz_parse" -max_total_time=10 -timeout=10 \
   -max_len=16384 -dict="$fuzz_root/fuzz/parse.dict" -print_final_stats=1 \
   parse "$FUZZ_DIR/seeds/parse" 2>&1 | quiet)
+echo "== contextlib.py probes against the trace, on corpus/"
+"$FUZZ_BIN/ctxfuzz-pycov" --check-probes "$fuzz_root/corpus" | tail -n 1
 for f in "$CTXFUZZ_FINDINGS"/reduces-to-known-*/; do
   echo "note: $f shows a known divergence in another form (see its triage.txt)"
 done
