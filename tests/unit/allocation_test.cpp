@@ -111,6 +111,23 @@ TEST(ExitStackAllocation, UpToEightSmallEntriesAllocateNothing) {
   EXPECT_EQ(runs, 7);
 }
 
+TEST(ExitStackAllocation, AReservedStackAllocatesOnceThenNeverWhilePushing) {
+  int runs = 0;
+  ctxlib::exit_stack stack;
+  {
+    counted_scope scope;
+    stack.reserve(64);
+    EXPECT_EQ(allocations, 1);
+    stack.reserve(10);  // less than it has: nothing
+    for (int i = 0; i < 64; ++i) stack.callback([&runs] { ++runs; });
+    EXPECT_EQ(allocations, 1);
+  }
+  stack.callback([&runs] { runs += 100; });  // past the reservation: it grows, and still works
+  stack.close();
+  EXPECT_EQ(runs, 164);
+  EXPECT_TRUE(stack.empty());
+}
+
 TEST(ExitStackAllocation, MoreEntriesSpillToTheHeapAndStillRunInOrder) {
   std::vector<int> order;
   order.reserve(100);

@@ -185,7 +185,7 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
 
   template <class Entered, class CM, class Exit>
   task<Entered> enter_then_push(CM& cm, Exit exit) {
-    entries_.reserve(entries_.size() + 1);  // the push after a successful aenter cannot fail
+    entries_.reserve_one_more();  // the push after a successful aenter cannot fail
     if constexpr (std::is_void_v<Entered>) {
       co_await cm.aenter();
       push_async(std::move(exit));

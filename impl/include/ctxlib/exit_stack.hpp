@@ -4,12 +4,14 @@
 // suppress or replace it, with the exception chain kept exactly as CPython keeps it.
 //
 //   ctxlib::exit_stack stack;
-//   auto& f = stack.enter_context(open_file("a"));          // owned by the stack
+//   auto& f = stack.enter_context(open_file("a"));  // owned by the stack
 //   stack.callback([] { std::puts("cleanup"); });
-//   stack.push([](const std::exception_ptr& e) { return ctxlib::exception_cast<timeout>(e) !=
-//   nullptr; }); ctxlib::with(stack, [&] { work(f); });                   // or stack.close()
+//   stack.push([](const std::exception_ptr& e) {    // an exit that suppresses timeouts
+//     return ctxlib::exception_cast<timeout>(e) != nullptr;
+//   });
+//   ctxlib::with(stack, [&] { work(f); });          // or stack.close()
 //
-//   ctxlib::exit_stack keep = stack.pop_all();               // transfer ownership on success
+//   ctxlib::exit_stack keep = stack.pop_all();      // transfer ownership on success
 //
 // Rules (catalogue X1-X19): entries are removed before they run, so the stack is reusable and
 // an entry pushed during the unwind runs in the same unwind; every exception an entry throws is
@@ -60,7 +62,7 @@ class basic_exit_stack {
     static_assert(context_manager<manager>,
                   "exit_stack::enter_context needs a context manager: a type with enter() and "
                   "exit(const std::exception_ptr&) returning bool.");
-    entries_.reserve(entries_.size() + 1);  // the push after a successful enter cannot fail
+    entries_.reserve_one_more();  // the push after a successful enter cannot fail
     if constexpr (std::is_lvalue_reference_v<CM>) {
       return enter_then_push(cm, [&cm](const std::exception_ptr& e) { return cm.exit(e); });
     } else {
@@ -106,6 +108,10 @@ class basic_exit_stack {
 
   std::size_t size() const noexcept { return entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
+
+  // Makes room for `n` entries in all, as std::vector::reserve: pushes up to that count then
+  // cannot allocate. (The first eight need no room: they live inside the stack object.)
+  void reserve(std::size_t n) { entries_.reserve(n); }
 
  protected:
   basic_exit_stack() noexcept = default;

@@ -51,9 +51,15 @@ class inline_stack {
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
 
-  // Makes room for `n` elements, so the next pushes up to that size cannot fail.
+  // Makes room for exactly `n` elements in all, as std::vector::reserve: pushes up to that
+  // size then cannot fail or allocate.
   void reserve(std::size_t n) {
-    if (n > capacity_) grow(n > next_capacity() ? n : next_capacity());
+    if (n > capacity_) grow(n);
+  }
+
+  // Makes room for one more element (growing as a push would), so the next push cannot fail.
+  void reserve_one_more() {
+    if (size_ == capacity_) grow(next_capacity());
   }
 
   template <class... Args>
