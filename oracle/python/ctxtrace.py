@@ -131,40 +131,15 @@ class _Trace:
         return '%s(%s)' % (type(cm).__name__, ', '.join(map(self.render, cm._args)))
 
     def render(self, value):
-        """One value, as an event writes it."""
-        if value is None:
-            return 'None'
-        kind = type(value)
-        if kind is bool:
-            return 'True' if value else 'False'
-        if kind is int or kind is str:
-            return repr(value)
-        if isinstance(value, BaseException):
-            return self.exception(value, set())
-        if isinstance(value, type):
-            return value.__name__
-        if isinstance(value, (_DeclaredCM, _DeclaredACM)):
-            return '<%s>' % self.instance(value)
-        if isinstance(value, ExitStack):
-            return '<ExitStack>'
-        if isinstance(value, _NeutralExitStack):
-            return '<NeutralExitStack>'
-        if isinstance(value, AsyncExitStack):
-            return '<AsyncExitStack>'
-        if isinstance(value, suppress):
-            return '<suppress>'
-        if isinstance(value, nullcontext):
-            return '<nullcontext>'
-        if isinstance(value, closing):
-            return '<closing>'
-        if isinstance(value, aclosing):
-            return '<aclosing>'
-        if isinstance(value, (_GeneratorContextManager, _AsyncGeneratorContextManager)):
-            return '<generator %s>' % value.gen.__name__
-        if isinstance(value, _types.FunctionType):
-            return '<function %s>' % value.__name__
-        self.problems.append('cannot render a %s: %r' % (kind.__name__, value))
-        return '<?>'
+        """One value, as an event writes it: how depends only on the value's type, so the choice
+        is made once per type (a chain of isinstance tests, several of them through ABCMeta, was
+        a seventh of the oracle's time)."""
+        how = _RENDERERS.get(type(value))
+        if how is None:
+            if len(_RENDERERS) > 4096:  # types of earlier programs: let them go
+                _RENDERERS.clear()
+            how = _RENDERERS[type(value)] = _renderer(type(value))
+        return how(self, value)
 
     def exception(self, exc, seen):
         # `seen`: the ids of the exceptions already written within this value.
@@ -189,6 +164,41 @@ class _Trace:
         if exc.__context__ is not None:
             text += ' context=(%s)' % self.exception(exc.__context__, seen)
         return text
+
+
+
+def _renderer(kind):
+    """How render() writes a value of type `kind` (isinstance's answers, asked once)."""
+    if kind is type(None):
+        return lambda trace, value: 'None'
+    if kind is bool:
+        return lambda trace, value: 'True' if value else 'False'
+    if kind is int or kind is str:
+        return lambda trace, value: repr(value)
+    if issubclass(kind, BaseException):
+        return lambda trace, value: trace.exception(value, set())
+    if issubclass(kind, type):
+        return lambda trace, value: value.__name__
+    if issubclass(kind, (_DeclaredCM, _DeclaredACM)):
+        return lambda trace, value: '<%s>' % trace.instance(value)
+    for base, text in ((ExitStack, '<ExitStack>'), (_NeutralExitStack, '<NeutralExitStack>'),
+                       (AsyncExitStack, '<AsyncExitStack>'), (suppress, '<suppress>'),
+                       (nullcontext, '<nullcontext>'), (closing, '<closing>'),
+                       (aclosing, '<aclosing>')):
+        if issubclass(kind, base):
+            return lambda trace, value: text
+    if issubclass(kind, (_GeneratorContextManager, _AsyncGeneratorContextManager)):
+        return lambda trace, value: '<generator %s>' % value.gen.__name__
+    if issubclass(kind, _types.FunctionType):
+        return lambda trace, value: '<function %s>' % value.__name__
+
+    def cannot(trace, value):
+        trace.problems.append('cannot render a %s: %r' % (kind.__name__, value))
+        return '<?>'
+    return cannot
+
+
+_RENDERERS = {}  # type -> its renderer
 
 
 _trace = _Trace()
