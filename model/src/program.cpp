@@ -15,23 +15,25 @@ const method_call* called_method(const stmt& s) {
 
 }  // namespace
 
+bool python_awaits(const stmt& s) {
+  if (std::holds_alternative<await_stmt>(s.node)) return true;
+  if (const method_call* m = called_method(s); m != nullptr) return python_awaits(*m);
+  if (const auto* w = std::get_if<with_stmt>(&s.node)) return w->is_async || python_awaits(w->body);
+  if (const auto* i = std::get_if<if_stmt>(&s.node)) {
+    return python_awaits(i->then_block) || (i->else_block && python_awaits(*i->else_block));
+  }
+  if (const auto* t = std::get_if<try_stmt>(&s.node)) {
+    if (python_awaits(t->body) || (t->final_block && python_awaits(*t->final_block))) return true;
+    for (const except_clause& h : t->handlers) {
+      if (python_awaits(h.body)) return true;
+    }
+  }
+  return false;
+}
+
 bool python_awaits(const block& b) {
   for (const stmt& s : b) {
-    if (std::holds_alternative<await_stmt>(s.node)) return true;
-    if (const method_call* m = called_method(s); m != nullptr && python_awaits(*m)) return true;
-    if (const auto* w = std::get_if<with_stmt>(&s.node)) {
-      if (w->is_async || python_awaits(w->body)) return true;
-    }
-    if (const auto* i = std::get_if<if_stmt>(&s.node)) {
-      if (python_awaits(i->then_block) || (i->else_block && python_awaits(*i->else_block)))
-        return true;
-    }
-    if (const auto* t = std::get_if<try_stmt>(&s.node)) {
-      if (python_awaits(t->body) || (t->final_block && python_awaits(*t->final_block))) return true;
-      for (const except_clause& h : t->handlers) {
-        if (python_awaits(h.body)) return true;
-      }
-    }
+    if (python_awaits(s)) return true;
   }
   return false;
 }

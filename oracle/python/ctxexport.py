@@ -11,7 +11,7 @@ import ctxtrace
 from ctxwalker import (ASSIGN, AWAIT, CALL, CONST, EXPR, IF, MARK, METHOD, NAME, NEW_CLOSING,
                        NEW_CM, NEW_EXCEPTION, NEW_EXIT_STACK, NEW_GENERATOR, NEW_NULLCONTEXT,
                        NEW_SUPPRESS, PASS, RAISE, RETURN, SET_ATTR, SLEEP, TRY, TUPLE, WITH, YIELD,
-                       NEW_ACLOSING, NEW_ASYNC_EXIT_STACK, NEW_NEUTRAL_EXIT_STACK, main_awaits)
+                       NEW_ACLOSING, NEW_ASYNC_EXIT_STACK, NEW_NEUTRAL_EXIT_STACK)
 
 PRELUDE = None  # ctxtrace.py's text, set by the oracle when it loads the modules
 INDENT = '    '
@@ -107,7 +107,7 @@ def collect_names(program):
                 block(s[3])
                 block(s[4])
 
-    classes, cms, functions, main = program
+    classes, cms, functions, main = program[:4]
     declared = [c[0] for c in classes] + [c[0] for c in cms] + [f[0] for f in functions]
     found.update(declared)
     found.update(c[1] for c in classes)
@@ -322,14 +322,14 @@ class Writer:
         self.lines += ['', '', '# ' + '-' * 30 + ' the program ' + '-' * 30, '']
         self.program(program)
         run = '_main'
-        if main_awaits(program[3]):  # top-level code that awaits runs as a coroutine
+        if program[4]:  # top-level code that awaits runs as a coroutine
             run = 'lambda: _run_async(_main)'
         self.lines += ['', '', "if __name__ == '__main__':", INDENT + '_print_trace(%s)' % run, '']
         return '\n'.join(self.lines)
 
     def program(self, program):
         """The declarations and `_main` (a coroutine function when the top level awaits)."""
-        classes, cms, functions, main = program
+        classes, cms, functions, main, main_awaits = program
         if 'CancelledError' in self.found:  # the language's built-in class is asyncio's
             self.lines += ['from asyncio import CancelledError', '']
         for decls, write in ((classes, self.exception_class), (cms, self.cm),
@@ -339,7 +339,7 @@ class Writer:
                 write(decl)
                 self.lines.append('')
         self.lines.append('')
-        self.line(0, '%s _main():' % ('async def' if main_awaits(main) else 'def'))
+        self.line(0, '%s _main():' % ('async def' if main_awaits else 'def'))
         # The program's variables outlive its end, as the oracle's do: what they keep (a
         # suspended generator) is collected only after the outcome is recorded.
         self.line(1, 'try:')

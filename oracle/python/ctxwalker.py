@@ -19,6 +19,8 @@
 # coroutine frame. The one thing a coroutine frame does to what leaves it is turning a
 # StopIteration into RuntimeError (PEP 479), so an executor hands a StopIteration to its parent
 # as a value (Escaped) and the parent raises it again, unchanged, where it awaited (reraise).
+# A statement that does not await (convert.cpp's flag) never suspends, so it runs through the
+# synchronous executors: same exceptions, same handled exception, one coroutine fewer.
 #
 # A generator function (@contextmanager, @asynccontextmanager) is not walked through delegating
 # generators: gen.throw() and close() chain the exception to the exc_info of the innermost
@@ -33,7 +35,7 @@
 # to its end when the run ends, unrecorded, so nothing of it can run during a later program.
 #
 # Layout (each node is a tuple whose first item is its code):
-#   program    (classes, cms, functions, main)
+#   program    (classes, cms, functions, main, main_awaits)
 #   class      (name, base)
 #   cm         (name, params, enter|None, exit_param, exit|None, close|None, is_async)
 #   function   (name, params, is_exit, body, is_generator, decorator|None, is_async)
@@ -41,9 +43,12 @@
 #   block      tuple of statements
 #   statements (PASS,) (MARK, exprs) (ASSIGN, name, expr) (SET_ATTR, name, attr, expr)
 #              (RAISE,) (RAISE, expr) (RAISE, expr, cause) (RETURN, expr|None) (EXPR, expr)
-#              (WITH, ((expr, name|None), ...), body, is_async) (AWAIT, call)
-#              (TRY, body, ((classes|None, is_tuple, name|None, body), ...), final|None)
-#              (IF, name, negated, body, else|None) (YIELD, expr|None)
+#              (WITH, ((expr, name|None), ...), body, is_async, awaits) (AWAIT, call)
+#              (TRY, body, ((classes|None, is_tuple, name|None, body), ...), final|None, awaits)
+#              (IF, name, negated, body, else|None, awaits) (YIELD, expr|None)
+#              awaits, main_awaits: whether the code awaits, anywhere in it (python_awaits in
+#              model/src/program.cpp); an ASSIGN or EXPR awaits when its value is an awaited
+#              METHOD, an AWAIT always
 #   expressions (CONST, value) (NAME, name) (NEW_EXCEPTION, class, args) (NEW_CM, cm, args)
 #              (NEW_EXIT_STACK,) (NEW_SUPPRESS, args) (NEW_NULLCONTEXT, args)
 #              (NEW_CLOSING, args) (CALL, function, args) (TUPLE, items)
@@ -303,8 +308,14 @@ async def arun_block(block, frame):
             code = statement[0]
             if code == MARK:
                 trace.mark(*arguments(statement[1], frame))
-            elif code in COMPOUND or (code in VALUED and statement[-1][0] == METHOD
-                                      and statement[-1][4]):
+            elif code in COMPOUND:
+                if statement[-1]:  # it awaits
+                    if settled(await ASYNC_STATEMENTS[code](statement, frame)):
+                        return True
+                elif STATEMENTS[code](statement, frame):
+                    return True
+            elif code == AWAIT or (code in VALUED and statement[-1][0] == METHOD
+                                   and statement[-1][4]):
                 if settled(await ASYNC_STATEMENTS[code](statement, frame)):
                     return True
             elif STATEMENTS[code](statement, frame):
@@ -395,8 +406,17 @@ async def a_if(statement, frame):
         return Escaped(stop)
 
 
-COMPOUND = frozenset((WITH, TRY, IF, AWAIT))
+COMPOUND = frozenset((WITH, TRY, IF))  # the statements that end with `awaits`
 VALUED = frozenset((ASSIGN, EXPR))
+
+
+def awaits(statement):
+    """Whether a statement awaits: convert.cpp's answer, read as arun_block reads it."""
+    code = statement[0]
+    if code in COMPOUND:
+        return statement[-1]
+    return code == AWAIT or (code in VALUED and statement[-1][0] == METHOD
+                             and statement[-1][4])
 
 
 # -- expressions
@@ -674,7 +694,11 @@ def shape(block, ops, is_async):
 
 def segment(statements, ops, is_async):
     ops.append(tuple(statements))
-    return ('a',) if is_async and main_awaits(statements) else ('s',)
+    if is_async:
+        for statement in statements:
+            if awaits(statement):
+                return ('a',)
+    return ('s',)
 
 
 def template_text(key):
@@ -850,25 +874,6 @@ def declare(program):
         names[decl[0]] = function
 
 
-def main_awaits(block):
-    """Whether code awaits (an `await`, an `async with` or an awaited stack method, anywhere
-    in it)."""
-    for s in block or ():
-        code = s[0]
-        if code == AWAIT or (code == WITH and s[3]):
-            return True
-        if code in (EXPR, ASSIGN) and s[-1][0] == METHOD and s[-1][4]:
-            return True  # an awaited AsyncExitStack method
-        if code == WITH and main_awaits(s[2]):
-            return True
-        if code == TRY and (main_awaits(s[1]) or main_awaits(s[3])
-                            or any(main_awaits(h[3]) for h in s[2])):
-            return True
-        if code == IF and (main_awaits(s[3]) or main_awaits(s[4])):
-            return True
-    return False
-
-
 # -- the end of a run
 
 def drive(awaitable):
@@ -925,7 +930,7 @@ def run(program):
     try:
         declare(program)
         main = program[3]
-        if main_awaits(main):
+        if program[4]:  # main awaits
             async def top_level():
                 settled(await arun_block(main, frame))
             if loop is None:

@@ -214,6 +214,9 @@ py_ref handler(const ctxmodel::except_clause& h) {
 }
 
 py_ref statement(const ctxmodel::stmt& s) {
+  // WITH, TRY and IF end with whether they await: in async code the walker runs the others
+  // through its synchronous executors, without a coroutine each.
+  const auto awaits = [&s] { return boolean(ctxmodel::python_awaits(s)); };
   return std::visit(
       overloaded{
           [](const ctxmodel::pass_stmt&) { return tuple_of(integer(s_pass)); },
@@ -241,19 +244,20 @@ py_ref statement(const ctxmodel::stmt& s) {
           [](const ctxmodel::expr_stmt& e) {
             return tuple_of(integer(s_expr), expression(e.value));
           },
-          [](const ctxmodel::with_stmt& w) {
+          [&](const ctxmodel::with_stmt& w) {
             if (w.items.empty()) throw conversion_error("with statement without items");
             py_ref items = tuple_from(w.items, [](const ctxmodel::with_item& item) {
               return tuple_of(expression(item.manager), optional_identifier(item.as));
             });
-            return tuple_of(integer(s_with), std::move(items), block(w.body), boolean(w.is_async));
+            return tuple_of(integer(s_with), std::move(items), block(w.body), boolean(w.is_async),
+                            awaits());
           },
-          [](const ctxmodel::try_stmt& t) {
+          [&](const ctxmodel::try_stmt& t) {
             if (t.handlers.empty() && !t.final_block) {
               throw conversion_error("try statement without except or finally");
             }
             return tuple_of(integer(s_try), block(t.body), tuple_from(t.handlers, handler),
-                            t.final_block ? block(*t.final_block) : none());
+                            t.final_block ? block(*t.final_block) : none(), awaits());
           },
           [](const ctxmodel::yield_stmt& y) {
             return tuple_of(integer(s_yield), y.value ? expression(*y.value) : none());
@@ -261,9 +265,9 @@ py_ref statement(const ctxmodel::stmt& s) {
           [](const ctxmodel::await_stmt& a) {
             return tuple_of(integer(s_await), expression(a.call));
           },
-          [](const ctxmodel::if_stmt& i) {
+          [&](const ctxmodel::if_stmt& i) {
             return tuple_of(integer(s_if), identifier(i.name), boolean(i.negated),
-                            block(i.then_block), optional_block(i.else_block));
+                            block(i.then_block), optional_block(i.else_block), awaits());
           },
       },
       s.node);
@@ -300,7 +304,8 @@ py_ref to_python(const ctxmodel::program& p) {
                     block(f.body), boolean(f.generator),
                     f.decorator ? expression(*f.decorator) : none(), boolean(f.is_async));
   });
-  return tuple_of(std::move(classes), std::move(cms), std::move(functions), block(p.main));
+  return tuple_of(std::move(classes), std::move(cms), std::move(functions), block(p.main),
+                  boolean(ctxmodel::python_awaits(p.main)));
 }
 
 }  // namespace ctxoracle::detail

@@ -764,10 +764,14 @@ TEST(Checker, PythonAwaitsFollowsTheNeutralStacksMethodPerEntry) {
       {"try:\n    pass\nfinally:\n    await sleep()\n", true},
       {"async with A():\n    pass\n", true},
       {"with S():\n    mark 1\n", false},
+      {"x = 1\nif x:\n    pass\nelse:\n    await sleep()\n", true},
+      {"try:\n    mark 1\nexcept KeyError:\n    await sleep()\n", true},
+      {"try:\n    mark 1\nexcept KeyError:\n    mark 2\nfinally:\n    pass\n", false},
   };
   for (const row& r : rows) {
     program p = must_load(std::string(decls) + r.main);
     EXPECT_EQ(python_awaits(p.main), r.awaits) << r.main;
+    EXPECT_EQ(python_awaits(p.main.back()), r.awaits) << r.main;  // the oracle's per-statement flag
   }
 }
 

@@ -33,35 +33,16 @@ def count_statements(block):
     return total
 
 
-def awaits(block):
-    """Whether a block awaits (an `await`, an `async with` or an awaited stack method)."""
-    for s in block or ():
-        code = s[0]
-        if code == ctxwalker.AWAIT or (code == ctxwalker.WITH and s[3]):
-            return True
-        if (code in (ctxwalker.EXPR, ctxwalker.ASSIGN) and s[-1][0] == ctxwalker.METHOD
-                and s[-1][4]):
-            return True
-        if code == ctxwalker.WITH and awaits(s[2]):
-            return True
-        if code == ctxwalker.TRY and (awaits(s[1]) or awaits(s[3])
-                                     or any(awaits(h[3]) for h in s[2])):
-            return True
-        if code == ctxwalker.IF and (awaits(s[3]) or awaits(s[4])):
-            return True
-    return False
-
-
 def describe(program):
     """(kind, statements): kind is 'async' (any async construct), 'generator' (a
     @contextmanager) or 'sync'; statements counts every statement, declarations included."""
-    classes, cms, functions, main = program
+    classes, cms, functions, main, main_awaits = program
     statements = count_statements(main)
     for cm in cms:
         statements += sum(count_statements(b) for b in (cm[2], cm[4], cm[5]))
     for function in functions:
         statements += count_statements(function[3])
-    if awaits(main) or any(cm[6] for cm in cms) or any(f[6] for f in functions):
+    if main_awaits or any(cm[6] for cm in cms) or any(f[6] for f in functions):
         kind = 'async'
     elif any(function[4] for function in functions):
         kind = 'generator'
@@ -84,7 +65,7 @@ class PlainScript:
     def __init__(self, program):
         self.script = compile(ctxexport.export(program), '<script>', 'exec')
         self.program = compile(ctxexport.program_source(program), '<program>', 'exec')
-        self.awaits = awaits(program[3])
+        self.awaits = program[4]  # main awaits
 
     def run(self):
         stdout = sys.stdout

@@ -132,7 +132,7 @@ class Generator:
                     name = self.fresh('w')
                     inner[name] = 'astack' if manager[0] == NEW_ASYNC_EXIT_STACK else 'val'
                 items.append((manager, name))
-            return (WITH, tuple(items), self.block(inner, depth - 1, context), True)
+            return (WITH, tuple(items), self.block(inner, depth - 1, context), True, True)
         if stacks and x < 0.9:
             stack = self.random.choice(stacks)
             y = self.random.random()
@@ -196,7 +196,8 @@ class Generator:
                     name = self.fresh('w')
                     inner[name] = 'stack' if manager[0] == NEW_EXIT_STACK else 'val'
                 items.append((manager, name))
-            return (WITH, tuple(items), self.block(inner, depth - 1, context), False)
+            body = self.block(inner, depth - 1, context)
+            return (WITH, tuple(items), body, False, block_awaits(body))
         if x < 0.56 and depth > 0:
             # `if NAME:`; an exit parameter ('opt': None or an exception object) is an
             # exception object where the condition holds.
@@ -209,7 +210,7 @@ class Generator:
             other = None
             if self.chance(0.5):
                 other = self.block(narrowed if negated else scope, depth - 1, context)
-            return (IF, name, negated, then, other)
+            return (IF, name, negated, then, other, block_awaits(then) or block_awaits(other))
         if x < 0.65 and depth > 0:
             handlers = []
             for _ in range(self.random.randint(0, 2)):
@@ -232,7 +233,10 @@ class Generator:
             final = None
             if not handlers or self.chance(0.4):
                 final = self.block(scope, depth - 1, context)
-            return (TRY, self.block(scope, depth - 1, context), tuple(handlers), final)
+            body = self.block(scope, depth - 1, context)
+            awaits = (block_awaits(body) or block_awaits(final)
+                      or any(block_awaits(h[3]) for h in handlers))
+            return (TRY, body, tuple(handlers), final, awaits)
         if x < 0.8 and stacks:
             stack = self.random.choice(stacks)
             y = self.random.random()
@@ -311,7 +315,8 @@ class Generator:
                      ('d2', ('a',), False, self.block({'a': 'val'}, 1, function), False,
                       (NEW_GENERATOR, 'k', (self.const(),)), False))
         if self.chance(0.5):
-            return (CLASSES, cms, functions, self.block({}, 3, {}, size=self.random.randint(2, 8)))
+            main = self.block({}, 3, {}, size=self.random.randint(2, 8))
+            return (CLASSES, cms, functions, main, block_awaits(main))
         # Async: acm classes, async defs (a plain one, an exit function, a generator, one
         # decorated by an acm instance) and a top level that awaits.
         amethod = {'function': True, 'method': True, 'async': True}
@@ -334,9 +339,15 @@ class Generator:
                       ('ad', ('a',), False, self.block({'a': 'val'}, 1, afunction), False,
                        (NEW_CM, 'A0', (self.const(),)), True))
         main = self.block({}, 3, {'async': True}, size=self.random.randint(2, 8))
-        if not ctxwalker.main_awaits(main):
+        if not block_awaits(main):
             main += ((AWAIT, (SLEEP,)),)
-        return (CLASSES, cms, functions, main)
+        return (CLASSES, cms, functions, main, True)
+
+
+def block_awaits(block):
+    """Whether a block awaits, from its statements' flags: the generator sets them as
+    convert.cpp does (ctxmodel::python_awaits)."""
+    return any(ctxwalker.awaits(s) for s in block or ())
 
 
 def has_yield(block):
@@ -358,7 +369,7 @@ def exported_trace(program):
     exec(compile(ctxexport.export(program), '<exported>', 'exec'), namespace)
     trace = namespace['_trace']
     main = namespace['_main']
-    if ctxwalker.main_awaits(program[3]):
+    if program[4]:  # main awaits
         events = list(trace.run(lambda: namespace['_run_async'](main)))
     else:
         events = list(trace.run(main))

@@ -292,9 +292,11 @@ inline bool python_awaits(const method_call& m) {
   return m.awaited && (m.async_entry || m.method != stack_method::enter_context);
 }
 
-// Whether the Python code of `b` awaits, anywhere in it (nested blocks included): an `await`, an
-// `async with`, or a stack method CPython awaits. Top-level code that awaits runs as a coroutine,
-// and only then does PEP 479 turn a StopIteration escaping it into RuntimeError.
+// Whether the Python code of a statement (a block) awaits, anywhere in it (nested blocks
+// included): an `await`, an `async with`, or a stack method CPython awaits. Top-level code that
+// awaits runs as a coroutine, and only then does PEP 479 turn a StopIteration escaping it into
+// RuntimeError; the oracle runs a statement that does not await without a coroutine.
+bool python_awaits(const stmt& s);
 bool python_awaits(const block& b);
 
 }  // namespace ctxmodel
