@@ -4,6 +4,7 @@
 #include "ctxmodel/builtins.hpp"
 
 #include <array>
+#include <unordered_map>
 
 namespace ctxmodel {
 
@@ -42,9 +43,14 @@ std::span<const builtin_exception_class> builtin_exception_classes() {
 }
 
 const builtin_exception_class* find_builtin_exception_class(std::string_view name) {
-  for (const auto& c : table)
-    if (c.name == name) return &c;
-  return nullptr;
+  // Asked for every name the checker binds or declares: a hash lookup, not a scan.
+  static const std::unordered_map<std::string_view, const builtin_exception_class*> by_name = [] {
+    std::unordered_map<std::string_view, const builtin_exception_class*> m;
+    for (const auto& c : table) m.emplace(c.name, &c);  // names are unique
+    return m;
+  }();
+  auto it = by_name.find(name);
+  return it != by_name.end() ? it->second : nullptr;
 }
 
 }  // namespace ctxmodel

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ctxmodel/builtins.hpp"
@@ -216,7 +217,10 @@ class checker {
   static std::string q(std::string_view s) { return "'" + std::string(s) + "'"; }
 
   // ------------------------------------------------------------------ declarations
-  bool is_class(const std::string& n) const { return classes_.count(n) != 0; }
+  bool is_class(const std::string& n) const {
+    return find_builtin_exception_class(n) != nullptr ||
+           std::find(classes_.begin(), classes_.end(), n) != classes_.end();
+  }
   cm_decl* find_cm(const std::string& n) const {
     auto it = cms_.find(n);
     return it == cms_.end() ? nullptr : it->second;
@@ -244,8 +248,6 @@ class checker {
   }
 
   void declare() {
-    for (const auto& b : builtin_exception_classes())
-      classes_.emplace(std::string(b.name), nullptr);
     // Names are checked in source order, so "first declared" means first in the text.
     struct entry {
       std::string name;
@@ -291,7 +293,7 @@ class checker {
         else
           error(c.at, "unknown base class " + q(c.base) + " for class " + q(c.name));
       }
-      if (valid.count(&c)) classes_.emplace(c.name, &c);
+      if (valid.count(&c)) classes_.push_back(c.name);
     }
     for (auto& c : p_.cms)
       if (valid.count(&c)) cms_.emplace(c.name, &c);
@@ -359,7 +361,10 @@ class checker {
     cur().scopes.back().emplace(name, variable{name, t, at, read_only});
   }
 
-  void push_scope() { cur().scopes.emplace_back(); }
+  void push_scope() {
+    if (cur().scopes.empty()) cur().scopes.reserve(8);
+    cur().scopes.emplace_back();
+  }
   void pop_scope() { cur().scopes.pop_back(); }
 
   // ------------------------------------------------------------------ cm as-values and edges
@@ -1562,7 +1567,8 @@ class checker {
   program& p_;
   std::string file_;
   diagnostics errors_;
-  std::map<std::string, const class_decl*> classes_;  // builtins map to nullptr
+  // The declared classes that own their name (built-in ones are found in their table).
+  std::vector<std::string_view> classes_;
   std::map<std::string, cm_decl*> cms_;
   std::map<std::string, function_decl*> functions_;
   std::deque<frame> frames_;  // a deque: references to outer frames survive pushes

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "ctxmodel/parse.hpp"
@@ -43,6 +45,59 @@ std::size_t byte_choices::pick(std::size_t bound) {
 namespace {
 
 constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+// A list that keeps its first N elements in place, for the many short lists generation makes
+// and drops at once (options, visible variables, usable declarations): most never allocate.
+// Trivially copyable elements only.
+template <class T, std::size_t N = 16>
+class small_vector {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  small_vector() = default;
+  small_vector(std::initializer_list<T> items) {
+    for (const T& x : items) push_back(x);
+  }
+  small_vector(const small_vector& other) {
+    for (const T& x : other) push_back(x);
+  }
+  small_vector& operator=(const small_vector& other) {
+    if (this != &other) {
+      size_ = 0;
+      for (const T& x : other) push_back(x);
+    }
+    return *this;
+  }
+  ~small_vector() = default;
+
+  void push_back(T x) {
+    if (size_ == capacity_) grow();
+    data_[size_++] = x;
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](std::size_t i) { return data_[i]; }
+  const T& operator[](std::size_t i) const { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  void grow() {
+    auto bigger = std::make_unique<T[]>(capacity_ * 2);
+    std::copy(data_, data_ + size_, bigger.get());
+    capacity_ *= 2;
+    heap_ = std::move(bigger);
+    data_ = heap_.get();
+  }
+
+  T inline_[N];
+  T* data_ = inline_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = N;
+  std::unique_ptr<T[]> heap_;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Types: what the checker knows about a value (checker.cpp), as far as the generator needs it.
@@ -229,13 +284,17 @@ const T* at(const std::vector<T>* v, std::size_t i) {
 }
 
 // Which options the target took, for `decide`'s hint.
-template <class T, class E>
-std::size_t index_of(const std::vector<T>& options, const E& wanted) {
+template <class Options, class E>
+std::size_t index_of(const Options& options, const E& wanted) {
   auto it = std::find(options.begin(), options.end(), wanted);
   return it == options.end() ? npos : static_cast<std::size_t>(it - options.begin());
 }
 
 // ---------------------------------------------------------------------------------------------
+
+using var_list = small_vector<const variable*>;
+using id_list = small_vector<int>;
+using method_list = small_vector<stack_method>;
 
 class generator {
  public:
@@ -275,8 +334,8 @@ class generator {
   }
   bool decide_bool(bool hint) { return decide(2, hint ? 1 : 0) == 1; }
 
-  template <class E>
-  E choose(const std::vector<E>& options, std::size_t hint) {
+  template <class Options>
+  auto choose(const Options& options, std::size_t hint) {
     return options[decide(options.size(), hint)];
   }
 
@@ -304,16 +363,21 @@ class generator {
     return n ? mapped(n->name) : std::string();
   }
 
-  void push_scope() { cur().scopes.emplace_back(); }
+  void push_scope() {
+    if (cur().scopes.empty()) cur().scopes.reserve(8);
+    cur().scopes.emplace_back();
+  }
   void pop_scope() { cur().scopes.pop_back(); }
   void bind(const std::string& name, type t, bool read_only = false) {
-    cur().scopes.back().push_back(variable{name, std::move(t), read_only, false});
+    std::vector<variable>& scope = cur().scopes.back();
+    if (scope.empty()) scope.reserve(4);
+    scope.push_back(variable{name, std::move(t), read_only, false});
   }
 
   // Visible variables, outermost first; an inner binding of a name (a narrowed view) hides
   // the outer one. Names are otherwise unique, so views are the only shadowing.
-  std::vector<const variable*> visible() {
-    std::vector<const variable*> out;
+  var_list visible() {
+    var_list out;
     for (const auto& scope : cur().scopes) {
       for (const auto& v : scope) {
         auto hidden = v.narrowed
@@ -329,13 +393,18 @@ class generator {
     return out;
   }
   template <class Pred>
-  std::vector<const variable*> visible_if(Pred pred) {
-    std::vector<const variable*> out;
-    for (const variable* v : visible())
+  var_list visible_if(Pred pred) {
+    return filter(visible(), pred);
+  }
+  // The variables of `vars` (visible ones) that `pred` takes, in order.
+  template <class Pred>
+  static var_list filter(const var_list& vars, Pred pred) {
+    var_list out;
+    for (const variable* v : vars)
       if (pred(*v)) out.push_back(v);
     return out;
   }
-  std::size_t variable_hint(const std::vector<const variable*>& vs, const std::string& name) {
+  std::size_t variable_hint(const var_list& vs, const std::string& name) {
     for (std::size_t i = 0; i < vs.size(); ++i)
       if (vs[i]->name == name) return i;
     return npos;
@@ -343,13 +412,13 @@ class generator {
 
   // ------------------------------------------------------------------ declarations in use
   template <class Pred>
-  std::vector<int> usable_decls(Pred pred) {
-    std::vector<int> out;
+  id_list usable_decls(Pred pred) {
+    id_list out;
     for (std::size_t i = 0; i < cur().usable; ++i)
       if (pred(decls_[i])) out.push_back(static_cast<int>(i));
     return out;
   }
-  std::size_t decl_hint(const std::vector<int>& ids, const std::string& generated_name) {
+  std::size_t decl_hint(const id_list& ids, const std::string& generated_name) {
     for (std::size_t i = 0; i < ids.size(); ++i)
       if (decls_[ids[i]].name == generated_name) return i;
     return npos;
@@ -373,7 +442,16 @@ class generator {
       if (p.type == param_type::stack && sync_stacks().empty()) return false;
     return true;
   }
-  std::vector<const variable*> sync_stacks() {
+  // The same, `sync_stack` telling whether sync_stacks() is not empty.
+  static bool can_make_args(const std::vector<param>& ps, bool sync_stack) {
+    return sync_stack || std::none_of(ps.begin(), ps.end(),
+                                      [](const param& p) { return p.type == param_type::stack; });
+  }
+  static bool has_sync_stack(const var_list& vars) {
+    return std::any_of(vars.begin(), vars.end(),
+                       [](const variable* v) { return v->t.k == kind::stack; });
+  }
+  var_list sync_stacks() {
     return visible_if([](const variable& v) { return v.t.k == kind::stack; });
   }
 
@@ -582,7 +660,7 @@ class generator {
     int cms = 0, functions = 0;
     for (std::size_t i = 0;; ++i) {
       const target_decl* w = at(&wanted, i);
-      std::vector<dk> options;
+      small_vector<dk> options;
       // Each body needs a statement (a generator's two: the body and a yield), besides the
       // top level's.
       if (functions < limits_.max_functions && affordable(1)) {
@@ -788,7 +866,7 @@ class generator {
     frame fr = body_frame(frame::where::decorator, false);
     frames_.push_back(std::move(fr));
     push_scope();
-    std::vector<int> ids = usable_decls([&](const decl_info& d) {
+    id_list ids = usable_decls([&](const decl_info& d) {
       return (d.is_cm || d.generator) && d.is_async == f.is_async && can_make_args(d.params);
     });
     const call_expr* w = want && *want ? as<call_expr>(&**want) : nullptr;
@@ -817,6 +895,7 @@ class generator {
     if (nested) ++cur().depth;
     push_scope();
     block b;
+    b.reserve(4);  // most blocks are short: one allocation, no moves of statements
     b.push_back(gen_stmt(at(want, 0)));
     for (std::size_t i = 1; affordable(1) && decide_bool(want && i < want->size()); ++i)
       b.push_back(gen_stmt(at(want, i)));
@@ -854,22 +933,37 @@ class generator {
     --budget_;
     frame& f = cur();
     const bool nest = f.depth < limits_.max_depth;
-    std::vector<sk> options{sk::pass, sk::mark, sk::assign, sk::raise};
-    if (!visible_if([](const variable& v) { return exception_object(v.t); }).empty())
+    // The variables and the callable functions here, looked at once for all the options.
+    const var_list vars = visible();
+    auto any_variable = [&vars](auto pred) {
+      return std::any_of(vars.begin(), vars.end(), [&](const variable* v) { return pred(*v); });
+    };
+    const bool sync_stack = has_sync_stack(vars);
+    auto any_callable = [&](bool async) {
+      for (std::size_t i = 0; i < f.usable; ++i) {
+        if (callable(decls_[i], async, false, sync_stack)) return true;
+      }
+      return false;
+    };
+    small_vector<sk> options{sk::pass, sk::mark, sk::assign, sk::raise};
+    if (any_variable([](const variable& v) { return exception_object(v.t); }))
       options.push_back(sk::set_attribute);
-    if (!callables(false, false).empty()) options.push_back(sk::call);
+    if (any_callable(false)) options.push_back(sk::call);
     if (nest && affordable(1)) options.push_back(sk::with);
     if (nest && affordable(2)) options.push_back(sk::try_);
-    if (nest && affordable(1) && !visible().empty()) options.push_back(sk::if_);
+    if (nest && affordable(1) && !vars.empty()) options.push_back(sk::if_);
     if (f.generator && f.yields < 2) options.push_back(sk::yield);
     if (f.place == frame::where::function || f.place == frame::where::method)
       options.push_back(sk::return_);
     if (f.async_ok) {
       options.push_back(sk::await_sleep);
-      if (!callables(true, false).empty()) options.push_back(sk::await_call);
+      if (any_callable(true)) options.push_back(sk::await_call);
       if (nest && affordable(1)) options.push_back(sk::async_with);
     }
-    if (!stack_statements_possible().empty()) options.push_back(sk::stack_method);
+    // stack_statements_possible() is not empty: every stack takes push, so statement_methods
+    // is never empty.
+    if (any_variable([](const variable& v) { return is_stack(v.t.k); }))
+      options.push_back(sk::stack_method);
 
     const sk k = choose(options, want ? index_of(options, classify(*want)) : 0);
     switch (k) {
@@ -910,6 +1004,7 @@ class generator {
     mark_stmt m;
     const std::size_t n =
         1 + decide(3, want ? std::min<std::size_t>(want->values.size(), 3) - 1 : 0);
+    m.values.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
       m.values.push_back(gen_value(at(want ? &want->values : nullptr, i), 0).e);
     return m;
@@ -948,7 +1043,7 @@ class generator {
     // A new variable.
     const expr* w = want ? &want->value : nullptr;
     enum class form : std::uint8_t { value, stack_value, new_stack };
-    std::vector<form> forms{form::value};
+    small_vector<form> forms{form::value};
     if (!stack_values_possible().empty()) forms.push_back(form::stack_value);
     if (cur().place == frame::where::main) forms.push_back(form::new_stack);
     form wanted = form::value;
@@ -984,7 +1079,7 @@ class generator {
 
   raise_stmt gen_raise(const raise_stmt* want) {
     // 0: raise X, 1: raise X from Y, 2: bare raise (in a handler).
-    std::vector<int> forms{0, 1};
+    small_vector<int> forms{0, 1};
     if (cur().handlers > 0) forms.push_back(2);
     int wanted = !want ? 0 : !want->exception ? 2 : want->cause ? 1 : 0;
     const int f = choose(forms, want ? index_of(forms, wanted) : 0);
@@ -1012,7 +1107,7 @@ class generator {
         auto values = visible_if([](const variable& v) {
           return exception_object(v.t) || v.t.k == kind::exception_or_none;
         });
-        std::vector<int> forms{0, 1};  // None, a new object
+        small_vector<int> forms{0, 1};  // None, a new object
         if (!values.empty()) forms.push_back(2);
         int wanted = !w || as<none_literal>(w) ? 0 : as<name_ref>(w) ? 2 : 1;
         const int f = choose(forms, w ? index_of(forms, wanted) : 0);
@@ -1033,23 +1128,28 @@ class generator {
 
   // Declared functions that can be called here: sync defs as statements (`f(...)`), async defs
   // with await; never exit functions or generator functions.
-  std::vector<int> callables(bool async, bool either) {
-    return usable_decls([&](const decl_info& d) {
-      return !d.is_cm && !d.generator && !d.exit_signature && (either || d.is_async == async) &&
-             can_make_args(d.params);
-    });
+  id_list callables(bool async, bool either) {
+    const bool sync_stack = !sync_stacks().empty();
+    return usable_decls([&](const decl_info& d) { return callable(d, async, either, sync_stack); });
+  }
+  // Whether `d` is among callables(async, either), `sync_stack` telling whether an ExitStack
+  // variable is visible (can_make_args).
+  static bool callable(const decl_info& d, bool async, bool either, bool sync_stack) {
+    if (d.is_cm || d.generator || d.exit_signature || (!either && d.is_async != async))
+      return false;
+    return can_make_args(d.params, sync_stack);
   }
 
   expr_stmt gen_call_statement(const expr_stmt* want) {
     const call_expr* w = want ? as<call_expr>(&want->value) : nullptr;
-    std::vector<int> ids = callables(false, false);
+    id_list ids = callables(false, false);
     const decl_info& d = decls_[choose(ids, w ? decl_hint(ids, mapped(w->callee)) : 0)];
     return expr_stmt{call(d.name, gen_args(d.params, w ? &w->args : nullptr, 1))};
   }
 
   await_stmt gen_await_call(const await_stmt* want) {
     const call_expr* w = want ? as<call_expr>(&want->call) : nullptr;
-    std::vector<int> ids = callables(true, false);
+    id_list ids = callables(true, false);
     const decl_info& d = decls_[choose(ids, w ? decl_hint(ids, mapped(w->callee)) : 0)];
     return await_stmt{call(d.name, gen_args(d.params, w ? &w->args : nullptr, 1))};
   }
@@ -1057,6 +1157,7 @@ class generator {
   std::vector<expr> gen_args(const std::vector<param>& ps, const std::vector<expr>* want,
                              int depth) {
     std::vector<expr> args;
+    args.reserve(ps.size());
     for (std::size_t i = 0; i < ps.size(); ++i) {
       const expr* w = at(want, i);
       switch (ps[i].type) {
@@ -1083,6 +1184,7 @@ class generator {
     push_scope();  // the as-names: visible in later items and the body
     const std::size_t n =
         1 + decide(3, want ? std::min<std::size_t>(want->items.size(), 3) - 1 : 0);
+    s.items.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       const with_item* w = at(want ? &want->items : nullptr, i);
       typed m = gen_manager(w ? &w->manager : nullptr, is_async, true, 0);
@@ -1120,7 +1222,7 @@ class generator {
   except_clause gen_handler(const except_clause* want, bool last) {
     except_clause h;
     // 0: one class, 1: a tuple of one, 2: a tuple of two, 3: bare (last handler only).
-    std::vector<int> forms{0, 1, 2};
+    small_vector<int> forms{0, 1, 2};
     if (last) forms.push_back(3);
     int wanted = 0;
     if (want) {
@@ -1203,16 +1305,16 @@ class generator {
   }
 
   // ------------------------------------------------------------------ exit stacks
-  std::vector<int> exit_functions(bool sync, bool async) {
+  id_list exit_functions(bool sync, bool async) {
     return usable_decls([&](const decl_info& d) {
       return !d.is_cm && d.exit_signature && (d.is_async ? async : sync);
     });
   }
 
   // The statements a stack of kind k takes here.
-  std::vector<stack_method> statement_methods(kind k) {
+  method_list statement_methods(kind k) {
     const bool a = cur().async_ok;
-    std::vector<stack_method> out;
+    method_list out;
     if (k == kind::neutral) {
       if (a) out.push_back(stack_method::enter_context);
       out.push_back(stack_method::push);
@@ -1234,22 +1336,22 @@ class generator {
     return out;
   }
   // The values a stack of kind k gives here (`v = s.enter_context(X)`, `t = s.pop_all()`).
-  std::vector<stack_method> value_methods(kind k) {
+  method_list value_methods(kind k) {
     const bool a = cur().async_ok;
     // An unclosed stack from pop_all() is bound only at top level, where Python keeps it until
     // the program ends (a function's would be dropped, and its generators collected, early).
     const bool main = cur().place == frame::where::main;
-    std::vector<stack_method> out;
+    method_list out;
     if (k != kind::neutral || a) out.push_back(stack_method::enter_context);
     if (k == kind::async_stack && a) out.push_back(stack_method::enter_async_context);
     if (main) out.push_back(stack_method::pop_all);
     return out;
   }
-  std::vector<const variable*> stack_statements_possible() {
+  var_list stack_statements_possible() {
     return visible_if(
         [&](const variable& v) { return is_stack(v.t.k) && !statement_methods(v.t.k).empty(); });
   }
-  std::vector<const variable*> stack_values_possible() {
+  var_list stack_values_possible() {
     return visible_if(
         [&](const variable& v) { return is_stack(v.t.k) && !value_methods(v.t.k).empty(); });
   }
@@ -1260,11 +1362,10 @@ class generator {
     method_call mc;
     const expr* arg;  // encoding: the target's first argument
   };
-  stack_call choose_stack_call(const std::vector<const variable*>& stacks,
-                               std::vector<stack_method> (generator::*methods_of)(kind),
+  stack_call choose_stack_call(const var_list& stacks, method_list (generator::*methods_of)(kind),
                                const method_call* w) {
     const variable* s = choose(stacks, w ? variable_hint(stacks, mapped(w->object)) : 0);
-    std::vector<stack_method> methods = (this->*methods_of)(s->t.k);
+    method_list methods = (this->*methods_of)(s->t.k);
     method_call mc;
     mc.object = s->name;
     mc.method = choose(methods, w ? index_of(methods, w->method) : 0);
@@ -1298,9 +1399,9 @@ class generator {
         break;
       case stack_method::callback:
       case stack_method::push_async_callback: {
-        std::vector<int> ids = m == stack_method::push_async_callback ? callables(true, false)
-                               : k == kind::neutral                   ? callables(false, true)
-                                                                      : callables(false, false);
+        id_list ids = m == stack_method::push_async_callback ? callables(true, false)
+                      : k == kind::neutral                   ? callables(false, true)
+                                                             : callables(false, false);
         const decl_info& d = decls_[choose(ids, arg ? decl_hint(ids, mapped_name(arg)) : 0)];
         std::vector<expr> rest;
         if (w && w->args.size() > 1) rest.assign(w->args.begin() + 1, w->args.end());
@@ -1339,9 +1440,9 @@ class generator {
   // What a NeutralExitStack's enter_context / push takes: a manager that is certainly sync or
   // certainly async, or (push) an exit function of either kind.
   typed gen_neutral_entry(const expr* want, bool push) {
-    std::vector<int> exits = push ? exit_functions(true, true) : std::vector<int>{};
+    id_list exits = push ? exit_functions(true, true) : id_list{};
     // 0: a sync manager, 1: an async one, 2: an exit function.
-    std::vector<int> forms{0, 1};
+    small_vector<int> forms{0, 1};
     if (!exits.empty()) forms.push_back(2);
     int wanted = 0;
     if (want) {
@@ -1361,7 +1462,7 @@ class generator {
 
   // push's argument: an exit function or a manager (push runs only its exit).
   expr gen_exit(const expr* want, bool async) {
-    std::vector<int> exits = exit_functions(!async, async);
+    id_list exits = exit_functions(!async, async);
     const std::size_t wanted_exit = as<name_ref>(want) ? decl_hint(exits, mapped_name(want)) : npos;
     if (!exits.empty() && decide_bool(wanted_exit != npos))
       return name_expr(decls_[choose(exits, wanted_exit)].name);
@@ -1417,27 +1518,28 @@ class generator {
     return mk::nullcontext;
   }
 
-  // Cms / acms made before, whose arguments can be made here.
-  std::vector<int> instances(bool async, bool closable) {
+  // Cms / acms made before, whose arguments can be made here (`sync_stack`: has_sync_stack()).
+  id_list instances(bool async, bool closable, bool sync_stack) {
     return usable_decls([&](const decl_info& d) {
       return d.is_cm && d.is_async == async && (!closable || d.has_close) &&
-             can_make_args(d.params);
+             can_make_args(d.params, sync_stack);
     });
   }
-  std::vector<int> generator_functions(bool async) {
+  id_list generator_functions(bool async, bool sync_stack) {
     return usable_decls([&](const decl_info& d) {
-      return !d.is_cm && d.generator && d.is_async == async && can_make_args(d.params);
+      return !d.is_cm && d.generator && d.is_async == async && can_make_args(d.params, sync_stack);
     });
   }
-  std::vector<const variable*> manager_variables(bool async) {
-    return visible_if([&](const variable& v) {
+  // Of the visible variables `vars`: those that can be entered here.
+  var_list manager_variables(bool async, const var_list& vars) {
+    return filter(vars, [&](const variable& v) {
       if (v.t.k != kind::value && !is_stack(v.t.k)) return false;
       if (v.t.k == kind::value && !v.t.cm) return false;
       return origins_usable(v.t) && fits(v.t, async);
     });
   }
-  std::vector<const variable*> closable_variables(bool async) {
-    return visible_if([&](const variable& v) {
+  var_list closable_variables(bool async, const var_list& vars) {
+    return filter(vars, [&](const variable& v) {
       if (!v.t.cm || v.t.declared.empty() || !v.t.closing.empty() || !v.t.aclosing.empty() ||
           v.t.suppress || v.t.inner || !v.t.generators.empty() || !origins_usable(v.t))
         return false;
@@ -1445,8 +1547,8 @@ class generator {
                          [&](int d) { return decls_[d].has_close && decls_[d].is_async == async; });
     });
   }
-  std::vector<const variable*> popping_stacks(bool async) {
-    return visible_if([&](const variable& v) {
+  static var_list popping_stacks(bool async, const var_list& vars) {
+    return filter(vars, [&](const variable& v) {
       return async ? (v.t.k == kind::async_stack || v.t.k == kind::neutral) : v.t.k == kind::stack;
     });
   }
@@ -1462,13 +1564,15 @@ class generator {
   // A manager for `with` (async: `async with`, enter_async_context...). pop_all() only where its
   // stack is entered or owned at once (a with item, an entered or pushed stack).
   typed gen_manager(const expr* want, bool async, bool allow_pop_all, int depth) {
-    std::vector<mk> options{mk::nullcontext};
-    const auto cms = instances(async, false);
-    const auto gens = generator_functions(async);
-    const auto closable = instances(async, true);
-    const auto closable_vars = closable_variables(async);
-    const auto vars = manager_variables(async);
-    const auto popping = allow_pop_all ? popping_stacks(async) : std::vector<const variable*>{};
+    small_vector<mk> options{mk::nullcontext};
+    const var_list here = visible();
+    const bool sync_stack = has_sync_stack(here);
+    const auto cms = instances(async, false, sync_stack);
+    const auto gens = generator_functions(async, sync_stack);
+    const auto closable = instances(async, true, sync_stack);
+    const auto closable_vars = closable_variables(async, here);
+    const auto vars = manager_variables(async, here);
+    const auto popping = allow_pop_all ? popping_stacks(async, here) : var_list{};
     if (!cms.empty()) options.push_back(mk::instance);
     if (!gens.empty()) options.push_back(mk::generator);
     options.push_back(mk::new_stack);
@@ -1498,7 +1602,7 @@ class generator {
         typed r{call(async ? "aclosing" : "closing"), manager_type()};
         type closed;
         // 0: a new instance, 1: a variable holding one.
-        std::vector<int> forms;
+        small_vector<int> forms;
         if (!closable.empty()) forms.push_back(0);
         if (!closable_vars.empty()) forms.push_back(1);
         const int f = choose(forms, index_of(forms, as<name_ref>(inner) ? 1 : 0));
@@ -1610,13 +1714,15 @@ class generator {
   // stack: one made here could hold entries and be dropped unclosed.
   typed gen_value(const expr* want, int depth) {
     const bool compound = depth < 2;
-    std::vector<vk> options{vk::literal};
+    small_vector<vk> options{vk::literal};
     const auto vars = visible();
+    const bool sync_stack = has_sync_stack(vars);
     const auto functions = usable_decls([](const decl_info& d) { return !d.is_cm; });
-    const auto cms =
-        usable_decls([&](const decl_info& d) { return d.is_cm && can_make_args(d.params); });
-    const auto gens = usable_decls(
-        [&](const decl_info& d) { return !d.is_cm && d.generator && can_make_args(d.params); });
+    const auto cms = usable_decls(
+        [&](const decl_info& d) { return d.is_cm && can_make_args(d.params, sync_stack); });
+    const auto gens = usable_decls([&](const decl_info& d) {
+      return !d.is_cm && d.generator && can_make_args(d.params, sync_stack);
+    });
     if (!vars.empty()) options.push_back(vk::variable);
     options.push_back(vk::class_name);
     options.push_back(vk::new_exception);
@@ -1741,9 +1847,9 @@ class generator {
   // What `raise` takes: a class, a new object, or a variable of kind exception.
   typed gen_exception(const expr* want, bool variables) {
     auto vars = variables ? visible_if([](const variable& v) { return v.t.k == kind::exception; })
-                          : std::vector<const variable*>{};
+                          : var_list{};
     // 0: a class, 1: a new object, 2: a variable.
-    std::vector<int> forms{0, 1};
+    small_vector<int> forms{0, 1};
     if (!vars.empty()) forms.push_back(2);
     int wanted = 0;
     if (as<call_expr>(want)) wanted = 1;
@@ -1758,7 +1864,7 @@ class generator {
   // What `from` takes: None, an exception, or an exception-or-None variable.
   expr gen_cause(const expr* want) {
     auto maybe = visible_if([](const variable& v) { return v.t.k == kind::exception_or_none; });
-    std::vector<int> forms{0, 1};
+    small_vector<int> forms{0, 1};
     if (!maybe.empty()) forms.push_back(2);
     int wanted = 1;
     if (!want || as<none_literal>(want)) wanted = 0;

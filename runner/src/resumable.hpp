@@ -114,24 +114,32 @@ class handling {
   std::exception_ptr saved_;
 };
 
-// Raises what the driver delivers at a `yield`, if anything. An exception thrown in at a yield
-// inside a handler chains to that handler's exception, as CPython's gen.throw()/close() and
-// agen.athrow()/aclose() chain to the generator's own exc_info (and to nothing else).
-inline void raise_delivered(std::exception_ptr delivered, const std::exception_ptr& handled) {
-  if (!delivered) return;
-  if (!handled) std::rethrow_exception(std::move(delivered));
-  under_handled(handled, [&] { ctxlib::raise(std::move(delivered)); });
+// What the driver delivers at a `yield`, raised there: the exception the `yield` raises, if
+// any, given as a value (the executors carry exceptions as values; see runner.cpp's
+// `outcome`). An exception thrown in at a yield inside a handler chains to that handler's
+// exception, as CPython's gen.throw()/close() and agen.athrow()/aclose() chain to the
+// generator's own exc_info (and to nothing else); elsewhere it is raised as it is.
+inline std::exception_ptr raise_delivered(std::exception_ptr delivered,
+                                          const std::exception_ptr& handled) {
+  if (!delivered || !handled) return delivered;
+  try {
+    under_handled(handled, [&] { ctxlib::raise(std::move(delivered)); });
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;  // unreachable: ctxlib::raise throws
 }
 
-// `co_await yield_point{state}` at a `yield`: suspends the task chain back to the driver.
+// `co_await yield_point{state}` at a `yield`: suspends the task chain back to the driver, and
+// gives what the `yield` raises when it is resumed (raise_delivered).
 template <class Value>
 struct yield_point {
   generator_state<Value>& state;
 
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> here) const noexcept { state.suspended = here; }
-  void await_resume() const {
-    raise_delivered(std::exchange(state.delivered, nullptr), state.handled);
+  std::exception_ptr await_resume() const {
+    return raise_delivered(std::exchange(state.delivered, nullptr), state.handled);
   }
 };
 
@@ -158,7 +166,7 @@ struct async_generator_state {
 };
 
 // `co_await async_yield_point{state, handling}` at a `yield` (`handling`: the innermost
-// interpreted handler's exception around it, if any).
+// interpreted handler's exception around it, if any); gives what the `yield` raises.
 template <class Value>
 struct async_yield_point {
   async_generator_state<Value>& state;
@@ -169,7 +177,9 @@ struct async_yield_point {
     state.suspended = here;
     return state.driver;
   }
-  void await_resume() const { raise_delivered(std::exchange(state.delivered, nullptr), handling); }
+  std::exception_ptr await_resume() const {
+    return raise_delivered(std::exchange(state.delivered, nullptr), handling);
+  }
 };
 
 // `co_await run_async_body{state, &first}` in the driver: runs the body until it yields or

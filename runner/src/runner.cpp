@@ -17,10 +17,11 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -61,6 +62,74 @@ bool is_subclass(const py_class* cls, const py_class* of) {
   }
   return false;
 }
+
+// The ctxlib class a Python class's exceptions derive from: its own if ctxlib has one (only
+// built-in classes: declared names cannot take built-in ones), else its base's.
+cpp_base cpp_base_of(std::string_view name, const py_class* base) {
+  static constexpr std::pair<std::string_view, cpp_base> own[] = {
+      {"BaseException", cpp_base::base_exception},
+      {"Exception", cpp_base::exception},
+      {"GeneratorExit", cpp_base::generator_exit},
+      {"RuntimeError", cpp_base::runtime_error},
+      {"TypeError", cpp_base::type_error},
+      {"AttributeError", cpp_base::attribute_error},
+      {"StopIteration", cpp_base::stop_iteration},
+      {"StopAsyncIteration", cpp_base::stop_async_iteration},
+      {"CancelledError", cpp_base::cancelled_error},
+  };
+  for (const auto& [n, cpp] : own) {
+    if (n == name) return cpp;
+  }
+  return base != nullptr ? base->cpp : cpp_base::base_exception;
+}
+
+// CPython's built-in exception classes, made once and shared by every run (they never change).
+class builtin_classes {
+ public:
+  static const builtin_classes& get() {
+    static const builtin_classes table;
+    return table;
+  }
+  const py_class* find(std::string_view name) const {
+    auto it = by_name_.find(name);
+    return it != by_name_.end() ? it->second : nullptr;
+  }
+
+ private:
+  builtin_classes() {
+    for (const auto& b : builtin_exception_classes()) {
+      const py_class* base = b.base.empty() ? nullptr : find(b.base);
+      const py_class& made =
+          classes_.emplace_back(py_class{std::string(b.name), base, cpp_base_of(b.name, base)});
+      by_name_.emplace(made.name, &made);
+    }
+  }
+
+  std::deque<py_class> classes_;
+  std::unordered_map<std::string_view, const py_class*> by_name_;
+};
+
+// A program's declarations by name. Programs declare a handful, so a linear search beats a map
+// (no node to allocate, no key to copy); the first of a name is found, as map::emplace kept it.
+template <class T>
+class by_name {
+ public:
+  void add(std::string_view name, const T* item) { entries_.emplace_back(name, item); }
+  const T* find(std::string_view name) const {
+    for (const auto& [n, item] : entries_) {
+      if (n == name) return item;
+    }
+    return nullptr;
+  }
+  // Names in a checked program resolve.
+  const T* at(std::string_view name) const {
+    if (const T* item = find(name)) return item;
+    throw std::out_of_range("ctxrunner: nothing is named " + std::string(name));
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, const T*>> entries_;
+};
 
 class interpreter;
 class scripted_cm;
@@ -163,26 +232,27 @@ bool truthy(const value& x) {
 
 // Variables visible at a point: a stack of bindings; a block remembers the depth it started
 // at and drops what it bound when it ends. Rebinding a visible name updates it, as Python does.
+// Names are the program's own strings, which outlive the run.
 class scope {
  public:
-  value* find(const std::string& name) {
+  value* find(std::string_view name) {
     for (auto it = bindings_.rbegin(); it != bindings_.rend(); ++it) {
       if (it->first == name) return &it->second;
     }
     return nullptr;
   }
-  void bind(const std::string& name, value v) {
+  void bind(std::string_view name, value v) {
     if (value* existing = find(name))
       *existing = std::move(v);
     else
       bindings_.emplace_back(name, std::move(v));
   }
-  void declare(const std::string& name, value v) { bindings_.emplace_back(name, std::move(v)); }
+  void declare(std::string_view name, value v) { bindings_.emplace_back(name, std::move(v)); }
   std::size_t depth() const { return bindings_.size(); }
   void truncate(std::size_t depth) { bindings_.resize(depth); }
 
  private:
-  std::vector<std::pair<std::string, value>> bindings_;
+  std::vector<std::pair<std::string_view, value>> bindings_;
 };
 
 struct frame {
@@ -198,6 +268,22 @@ struct frame {
 };
 
 enum class flow { normal, returned };
+
+// How the statements a coroutine of the interpreter ran ended: their flow, or the exception
+// they raised. Between the interpreter's own coroutines (the async and resumable executors) an
+// exception travels as this value: letting it escape each task would rethrow it, a whole unwind,
+// at every task it leaves. It is thrown again only where ctxlib must see it in flight (a body
+// of async_with, an aexit, a generator's end) or where a catch block must hold it.
+struct outcome {
+  flow how = flow::normal;
+  std::exception_ptr raised;
+};
+
+// A call's result, or the exception it raised, for the same reason.
+struct evaluated {
+  value result;
+  std::exception_ptr raised;
+};
 
 // A declared `cm`: a plain C++ class with enter()/exit()/close(), as a user would write one.
 class scripted_cm {
@@ -246,47 +332,47 @@ using manager_ptr = std::variant<scripted_cm*, ctxlib::exit_stack*, suppress_cm*
 class interpreter {
  public:
   explicit interpreter(const program& p) : program_(p) {
-    for (const auto& b : builtin_exception_classes()) {
-      add_class(std::string(b.name), b.base.empty() ? nullptr : classes_.at(std::string(b.base)));
+    for (const auto& c : p.classes) {
+      const py_class* base = class_at(c.base);
+      classes_.add(c.name,
+                   &class_storage_.emplace_back(py_class{c.name, base, cpp_base_of(c.name, base)}));
     }
-    for (const auto& c : p.classes) add_class(c.name, classes_.at(c.base));
     for (const auto& c : p.cms) {
-      cms_.emplace(c.name, &c);
+      cms_.add(c.name, &c);
       if (c.is_async) {
         for (const auto* b : {&c.enter, &c.exit, &c.close})
           if (*b) find_awaits(**b);
       }
     }
     for (const auto& f : p.functions) {
-      functions_.emplace(f.name, &f);
+      functions_.add(f.name, &f);
       if (f.generator && !f.is_async) find_yields(f.body);
       if (f.is_async) find_awaits(f.body);  // an async generator's yields count as awaits
     }
     async_main_ = find_awaits(p.main);
+    std::sort(yielding_.begin(), yielding_.end(), std::less<const stmt*>());
+    std::sort(awaiting_.begin(), awaiting_.end(), std::less<const stmt*>());
     main_is_coroutine_ = ctxmodel::python_awaits(p.main);
   }
 
   trace run() {
     frame top;
+    std::exception_ptr raised;  // what escaped the program
     try {
       decorate_functions();
       if (async_main_) {
         // Top-level code that awaits: the main block is a task, run to completion here.
-        try {
-          static_cast<void>(ctxlib::sync_wait(aexec_block(program_.main, top)));
-        } catch (const ctxlib::stop_iteration&) {
-          // Python's top level is one coroutine when it awaits (not when its only await is a
-          // NeutralExitStack entering a sync manager: CPython's is then a plain call).
-          if (!main_is_coroutine_) throw;
-          raise_coroutine_stop_iteration();
-        }
+        raised = ctxlib::sync_wait(aexec_block(program_.main, top)).raised;
+        // Python's top level is one coroutine when it awaits (not when its only await is a
+        // NeutralExitStack entering a sync manager: CPython's is then a plain call).
+        if (raised && main_is_coroutine_) raised = escaping_coroutine(std::move(raised));
       } else {
         exec_block(program_.main, top);
       }
-      record("outcome ok");
     } catch (...) {
-      record("outcome raised " + render(value{std::current_exception()}));
+      raised = std::current_exception();
     }
+    record(raised ? "outcome raised " + render(value{raised}) : std::string("outcome ok"));
     // Whatever the program left in unclosed stacks is released unrecorded: Python never runs
     // those entries, while ctxlib's exit_stack destructor would (docs/differences.md). Closing
     // them here, by index, lets an entry that creates objects do so safely. Generators still
@@ -322,12 +408,13 @@ class interpreter {
   void cut_chains() {
     std::vector<std::exception_ptr> todo = std::move(met_);
     todo.insert(todo.end(), alive_.begin(), alive_.end());
-    std::set<const void*> done;
+    std::vector<const void*> done;  // a few objects: a list is cheaper than a set
     while (!todo.empty()) {
       std::exception_ptr e = std::move(todo.back());
       todo.pop_back();
       auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e);
-      if (b == nullptr || !done.insert(b).second) continue;
+      if (b == nullptr || std::find(done.begin(), done.end(), b) != done.end()) continue;
+      done.push_back(b);
       if (b->context()) todo.push_back(b->context());
       if (b->cause()) todo.push_back(b->cause());
       b->set_context(nullptr);
@@ -345,8 +432,7 @@ class interpreter {
     if (auto* b = ctxlib::exception_cast<ctxlib::base_exception>(e)) {
       if (auto* s = dynamic_cast<const script_info*>(b)) return s->python_class();
       // One ctxlib raised itself: its class by name.
-      auto it = classes_.find(std::string(b->python_type_name()));
-      if (it != classes_.end()) return it->second;
+      if (const py_class* cls = find_class(b->python_type_name())) return cls;
     }
     return nullptr;
   }
@@ -364,6 +450,21 @@ class interpreter {
         met(std::current_exception()));
   }
 
+  // What escapes a Python coroutine whose body raised `raised`: PEP 479's RuntimeError for a
+  // StopIteration (raised in its handler, as the catch of a rethrow would), else `raised`.
+  std::exception_ptr escaping_coroutine(std::exception_ptr raised) {
+    if (ctxlib::exception_cast<ctxlib::stop_iteration>(raised) == nullptr) return raised;
+    try {
+      std::rethrow_exception(std::move(raised));
+    } catch (const ctxlib::stop_iteration&) {
+      try {
+        raise_coroutine_stop_iteration();
+      } catch (...) {
+        return std::current_exception();
+      }
+    }
+  }
+
   // What a call gives: the value of the `return` that ended its body, else None. The flow
   // decides, not `returned`: a return that an exception cancelled (a with's exit or a finally
   // raised, and a handler took the exception) leaves a value behind, and the body then runs on
@@ -372,24 +473,28 @@ class interpreter {
     return ended == flow::returned ? std::move(*f.returned) : value{none_value{}};
   }
 
+  // A call's result for ctxlib, which takes an exception in flight.
+  static value raise_or_result(evaluated&& call) {
+    if (call.raised) std::rethrow_exception(std::move(call.raised));
+    return std::move(call.result);
+  }
+
   // An acm member: its block is interpreted by the async executors below.
-  ctxlib::task<value> acall_method(scripted_acm& self, const std::optional<block>& body,
-                                   const char* event, const std::string* param,
-                                   std::optional<value> argument) {
-    std::string line = std::string(event) + " " + render_instance(self);
-    if (argument) line += " " + render(*argument);
-    record(line);
+  ctxlib::task<evaluated> acall_method(scripted_acm& self, const std::optional<block>& body,
+                                       const char* event, const std::string* param,
+                                       std::optional<value> argument) {
+    record_method(event, self, argument ? &*argument : nullptr);
     frame f;
     f.async_self = &self;
     bind_params(f, self.decl().params, self.args());
     if (param != nullptr && argument) f.vars.declare(*param, *argument);
-    flow ended = flow::normal;
-    try {
-      if (body) ended = co_await aexec_block(*body, f);
-    } catch (const ctxlib::stop_iteration&) {
-      raise_coroutine_stop_iteration();
+    outcome ended;
+    if (body) {
+      ctxlib::task<outcome> running = aexec_block(*body, f);
+      ended = co_await std::move(running);
     }
-    co_return result_of(ended, f);
+    if (ended.raised) co_return evaluated{value{}, escaping_coroutine(std::move(ended.raised))};
+    co_return evaluated{result_of(ended.how, f), nullptr};
   }
 
   template <class Decorated>
@@ -406,29 +511,47 @@ class interpreter {
     return acall_function(fn, std::move(args));
   }
 
+  // The same, its exception kept as a value (for the interpreter's own `await`).
+  ctxlib::task<evaluated> aevaluate_function(const function_decl& fn, std::vector<value> args) {
+    if (auto it = async_decorated_.find(&fn); it != async_decorated_.end())
+      return caught(it->second(std::move(args)));
+    return arun_function(fn, std::move(args));
+  }
+
+  // Awaits a task that raises, keeping its exception as a value.
+  static ctxlib::task<evaluated> caught(ctxlib::task<value> call) {
+    evaluated out;
+    try {
+      out.result = co_await std::move(call);
+    } catch (...) {
+      out.raised = std::current_exception();
+    }
+    co_return out;
+  }
+
   // An async def: a task the caller awaits.
   ctxlib::task<value> acall_function(const function_decl& fn, std::vector<value> args) {
-    record("call " + fn.name + "(" + render_list(args) + ")");
+    ctxlib::task<evaluated> running = arun_function(fn, std::move(args));
+    co_return raise_or_result(co_await std::move(running));
+  }
+
+  ctxlib::task<evaluated> arun_function(const function_decl& fn, std::vector<value> args) {
+    record_call(fn, args);
     frame f;
     if (fn.exit_signature) {
       f.vars.declare(fn.params.at(0).name, args.at(0));
     } else {
       bind_params(f, fn.params, args);
     }
-    flow ended = flow::normal;
-    try {
-      ended = co_await aexec_block(fn.body, f);
-    } catch (const ctxlib::stop_iteration&) {
-      raise_coroutine_stop_iteration();
-    }
-    co_return result_of(ended, f);
+    ctxlib::task<outcome> running = aexec_block(fn.body, f);
+    outcome ended = co_await std::move(running);
+    if (ended.raised) co_return evaluated{value{}, escaping_coroutine(std::move(ended.raised))};
+    co_return evaluated{result_of(ended.how, f), nullptr};
   }
 
   value call_method(scripted_cm& self, const std::optional<block>& body, const char* event,
                     const std::string* param, const value* argument) {
-    std::string line = std::string(event) + " " + render_instance(self);
-    if (argument != nullptr) line += " " + render(*argument);
-    record(line);
+    record_method(event, self, argument);
     frame f;
     f.self = &self;
     bind_params(f, self.decl().params, self.args());
@@ -437,8 +560,7 @@ class interpreter {
   }
 
   value call_function(const function_decl& fn, const std::vector<value>& args) {
-    std::string line = "call " + fn.name + "(" + render_list(args) + ")";
-    record(line);
+    record_call(fn, args);
     frame f;
     if (fn.exit_signature) {
       f.vars.declare(fn.params.at(0).name, args.at(0));
@@ -459,11 +581,11 @@ class interpreter {
   // is interpreted by the resumable executors below (resumable.hpp tells how).
 
   ctxlib::contextmanager<value> generator(const function_decl& fn, std::vector<value> args) {
-    record("call " + fn.name + "(" + render_list(args) + ")");  // the generator starts
+    record_call(fn, args);  // the generator starts
     frame f;
     bind_params(f, fn.params, args);
     generator_state state;
-    detail::task<flow> body = gexec_block(fn.body, f, state);
+    detail::task<outcome> body = gexec_block(fn.body, f, state);
     for (std::coroutine_handle<> next = body.handle();;) {
       next.resume();  // returns at the next `yield`, or when the body is done
       if (body.done()) break;
@@ -476,13 +598,14 @@ class interpreter {
       state.delivered = std::move(delivered);
       next = state.suspended;
     }
-    body.take();  // an exception leaves the generator as it is; `return` just finishes it
+    // An exception leaves the generator as it is; `return` just finishes it.
+    if (outcome ended = body.take(); ended.raised) std::rethrow_exception(std::move(ended.raised));
   }
 
   // @asynccontextmanager functions: the async generator, as a ctxlib::asynccontextmanager
   // coroutine whose body is interpreted by the async executors (resumable.hpp tells how).
   ctxlib::asynccontextmanager<value> agenerator(const function_decl& fn, std::vector<value> args) {
-    record("call " + fn.name + "(" + render_list(args) + ")");  // the generator starts
+    record_call(fn, args);  // the generator starts
     frame f;
     bind_params(f, fn.params, args);
     async_generator_state state;
@@ -505,8 +628,9 @@ class interpreter {
 
   ctxlib::task<> run_async_generator_body(const block& b, frame& f, async_generator_state& state) {
     try {
-      ctxlib::task<flow> running = aexec_block(b, f);
-      static_cast<void>(co_await std::move(running));
+      ctxlib::task<outcome> running = aexec_block(b, f);
+      outcome ended = co_await std::move(running);
+      state.raised = std::move(ended.raised);
     } catch (...) {
       state.raised = std::current_exception();
     }
@@ -514,25 +638,14 @@ class interpreter {
   }
 
  private:
-  void add_class(std::string name, const py_class* base) {
-    static const std::map<std::string, cpp_base, std::less<>> bases = {
-        {"BaseException", cpp_base::base_exception},
-        {"Exception", cpp_base::exception},
-        {"GeneratorExit", cpp_base::generator_exit},
-        {"RuntimeError", cpp_base::runtime_error},
-        {"TypeError", cpp_base::type_error},
-        {"AttributeError", cpp_base::attribute_error},
-        {"StopIteration", cpp_base::stop_iteration},
-        {"StopAsyncIteration", cpp_base::stop_async_iteration},
-        {"CancelledError", cpp_base::cancelled_error},
-    };
-    // Only built-in classes are in the table (declared names cannot take built-in ones).
-    auto own_base = bases.find(name);
-    const cpp_base cpp = own_base != bases.end() ? own_base->second
-                         : base != nullptr       ? base->cpp
-                                                 : cpp_base::base_exception;
-    auto& owned = class_storage_.emplace_back(py_class{name, base, cpp});
-    classes_.emplace(std::move(name), &owned);
+  // Built-in classes first: declared names cannot take theirs.
+  const py_class* find_class(std::string_view name) const {
+    if (const py_class* builtin = builtin_classes::get().find(name)) return builtin;
+    return classes_.find(name);
+  }
+  const py_class* class_at(std::string_view name) const {
+    if (const py_class* cls = find_class(name)) return cls;
+    return classes_.at(name);  // throws
   }
 
   // Python applies decorators where the functions are defined, before the program's
@@ -605,7 +718,7 @@ class interpreter {
         for (const except_clause& h : t->handlers) here = find_yields(h.body) || here;
         if (t->final_block) here = find_yields(*t->final_block) || here;
       }
-      if (here) yielding_.insert(&s);
+      if (here) yielding_.push_back(&s);
       any = any || here;
     }
     return any;
@@ -628,7 +741,7 @@ class interpreter {
         for (const except_clause& h : t->handlers) here = find_awaits(h.body) || here;
         if (t->final_block) here = find_awaits(*t->final_block) || here;
       }
-      if (here) awaiting_.insert(&s);
+      if (here) awaiting_.push_back(&s);
       any = any || here;
     }
     return any;
@@ -643,8 +756,15 @@ class interpreter {
     return m != nullptr && m->awaited ? m : nullptr;
   }
 
+  bool is_awaiting(const stmt& s) const {
+    return std::binary_search(awaiting_.begin(), awaiting_.end(), &s, std::less<const stmt*>());
+  }
+  bool is_yielding(const stmt& s) const {
+    return std::binary_search(yielding_.begin(), yielding_.end(), &s, std::less<const stmt*>());
+  }
+
   bool awaits(const block& b) const {
-    return std::any_of(b.begin(), b.end(), [&](const stmt& s) { return awaiting_.count(&s) != 0; });
+    return std::any_of(b.begin(), b.end(), [&](const stmt& s) { return is_awaiting(s); });
   }
 
   // -------------------------------------------------------------------------------------
@@ -656,80 +776,152 @@ class interpreter {
   // body awaits runs as the exit of an async `with` whose body re-raises the handled exception
   // (`handled_by_async`): ctxlib then marks the task chain as handling it.
 
-  ctxlib::task<flow> aexec_block(const block& b, frame& f) {
+  // Each executor gives its statements' outcome: what they raise is a value between them (see
+  // `outcome`), thrown again only into ctxlib (the body of an async_with). Those that only
+  // dispatch (aexec, aexec_async_with, aexec_try...) are plain functions returning the task that
+  // does the work, so passing through them costs no coroutine frame.
+
+  ctxlib::task<outcome> aexec_block(const block& b, frame& f) {
     const std::size_t depth = f.vars.depth();
     for (const stmt& s : b) {
-      flow result;
-      if (awaiting_.count(&s) != 0)
-        result = co_await aexec(s, f);
-      else
-        result = exec(s, f);
-      if (result == flow::returned) {
+      outcome result;
+      if (!is_awaiting(s)) {
+        try {
+          result.how = exec(s, f);
+        } catch (...) {
+          result.raised = std::current_exception();
+        }
+      } else {
+        ctxlib::task<outcome> running = aexec(s, f);
+        result = co_await std::move(running);
+      }
+      if (result.raised) co_return result;  // what the block bound stays, as when it threw
+      if (result.how == flow::returned) {
         f.vars.truncate(depth);
-        co_return flow::returned;
+        co_return result;
       }
     }
     f.vars.truncate(depth);
-    co_return flow::normal;
+    co_return outcome{};
   }
 
-  ctxlib::task<flow> aexec(const stmt& s, frame& f) {
-    if (auto* w = std::get_if<with_stmt>(&s.node)) {
-      if (w->is_async) co_return co_await aexec_async_with(*w, 0, f);
-      co_return co_await aexec_with(*w, 0, f);
+  // A statement that awaits.
+  ctxlib::task<outcome> aexec(const stmt& s, frame& f) {
+    if (const auto* w = std::get_if<with_stmt>(&s.node))
+      return w->is_async ? aexec_async_with(*w, 0, f) : aexec_with(*w, 0, f);
+    if (const auto* t = std::get_if<try_stmt>(&s.node)) return aexec_try(*t, f);
+    if (const auto* i = std::get_if<if_stmt>(&s.node)) {
+      if (truthy(eval_name(i->name, f)) != i->negated) return aexec_block(i->then_block, f);
+      if (i->else_block) return aexec_block(*i->else_block, f);
+      return aexec_block(empty_block_, f);
     }
-    if (auto* t = std::get_if<try_stmt>(&s.node)) co_return co_await aexec_try(*t, f);
-    if (auto* i = std::get_if<if_stmt>(&s.node)) {
-      if (truthy(eval_name(i->name, f)) != i->negated)
-        co_return co_await aexec_block(i->then_block, f);
-      if (i->else_block) co_return co_await aexec_block(*i->else_block, f);
-      co_return flow::normal;
+    return aexec_simple(s, f);
+  }
+
+  // An awaited stack method, a `yield` of an @asynccontextmanager body, an `await`.
+  ctxlib::task<outcome> aexec_simple(const stmt& s, frame& f) {
+    outcome out;
+    try {
+      if (const method_call* m = awaited_method(s)) {
+        ctxlib::task<evaluated> call = aeval_method(*m, f);
+        evaluated result = co_await std::move(call);
+        out.raised = std::move(result.raised);
+        if (auto* a = std::get_if<assign_stmt>(&s.node); a != nullptr && !out.raised)
+          f.vars.bind(a->target, std::move(result.result));
+      } else if (auto* y = std::get_if<yield_stmt>(&s.node)) {  // @asynccontextmanager body
+        f.generator->yielded = y->value ? eval(*y->value, f) : value{none_value{}};
+        // Named, not a temporary: GCC 12 destroys co_await operand temporaries twice.
+        detail::async_yield_point<value> yield_here{*f.generator, f.handling};
+        out.raised = co_await yield_here;
+      } else {
+        const auto& a = std::get<await_stmt>(s.node);
+        const auto& c = std::get<call_expr>(a.call.node);
+        if (c.kind == call_kind::sleep) {
+          co_await ctxlib::yield_now();
+        } else {
+          // Tasks are named before they are awaited throughout: GCC 12 destroys temporaries in
+          // co_await operands twice (docs/differences.md).
+          ctxlib::task<evaluated> call =
+              aevaluate_function(*functions_.at(c.callee), eval_args(c.args, f));
+          evaluated result = co_await std::move(call);
+          out.raised = std::move(result.raised);
+        }
+      }
+    } catch (...) {
+      out.raised = std::current_exception();
     }
-    if (const method_call* m = awaited_method(s)) {
-      ctxlib::task<value> call = aeval_method(*m, f);
-      value result = co_await std::move(call);
-      if (auto* a = std::get_if<assign_stmt>(&s.node)) f.vars.bind(a->target, std::move(result));
-      co_return flow::normal;
-    }
-    if (auto* y = std::get_if<yield_stmt>(&s.node)) {  // in an @asynccontextmanager body
-      f.generator->yielded = y->value ? eval(*y->value, f) : value{none_value{}};
-      // Named, not a temporary: GCC 12 destroys co_await operand temporaries twice.
-      detail::async_yield_point<value> yield_here{*f.generator, f.handling};
-      co_await yield_here;
-      co_return flow::normal;
-    }
-    const auto& a = std::get<await_stmt>(s.node);
-    const auto& c = std::get<call_expr>(a.call.node);
-    if (c.kind == call_kind::sleep) {
-      co_await ctxlib::yield_now();
-    } else {
-      // Tasks are named before they are awaited throughout: GCC 12 destroys temporaries in
-      // co_await operands twice (docs/differences.md).
-      ctxlib::task<value> call = ainvoke_function(*functions_.at(c.callee), eval_args(c.args, f));
-      static_cast<void>(co_await std::move(call));
-    }
-    co_return flow::normal;
+    co_return out;
   }
 
   // `async with a, b:` is `async with a: async with b:` (W3, W11), through ctxlib::async_with.
-  ctxlib::task<flow> aexec_async_with(const with_stmt& w, std::size_t item, frame& f) {
-    if (item == w.items.size()) co_return co_await aexec_block(w.body, f);
+  ctxlib::task<outcome> aexec_async_with(const with_stmt& w, std::size_t item, frame& f) {
+    if (item == w.items.size()) return aexec_block(w.body, f);
+    return aexec_async_with_item(w, item, f);
+  }
+
+  // The body of item `item` of an async `with`, for ctxlib::async_with: binds the `as` name, runs
+  // what the item encloses and then drops what it bound since `depth`. What that raises leaves
+  // its task in flight, for aexit: it is not caught only to be thrown again.
+  auto async_with_body(const with_stmt& w, std::size_t item, frame& f, std::size_t depth) {
+    return [this, &w, &f, item, depth](auto& entered) -> ctxlib::task<flow> {
+      if (const with_item& it = w.items[item]; it.as) f.vars.bind(*it.as, as_value(entered));
+      if (item + 1 == w.items.size()) return aexec_with_body(w.body, f, depth);
+      return aexec_async_with_inner(w, item + 1, f, depth);
+    };
+  }
+
+  ctxlib::task<outcome> aexec_async_with_item(const with_stmt& w, std::size_t item, frame& f) {
     const with_item& it = w.items[item];
-    value manager = eval(it.manager, f);
+    std::size_t depth = 0;
+    std::optional<flow> result;
+    std::exception_ptr raised;
+    try {
+      value manager = eval(it.manager, f);
+      depth = f.vars.depth();
+      auto body = async_with_body(w, item, f, depth);
+      auto enter = [&body](auto& cm) { return ctxlib::async_with(cm, std::move(body)); };
+      ctxlib::task<std::optional<flow>> running = with_async_manager(manager, enter);
+      result = co_await std::move(running);
+    } catch (...) {
+      raised = std::current_exception();
+    }
+    if (raised) co_return outcome{flow::normal, std::move(raised)};
+    f.vars.truncate(depth);
+    co_return outcome{result.value_or(flow::normal), nullptr};
+  }
+
+  // The block of an async `with` as aexec_block runs it, but raising what it raises.
+  ctxlib::task<flow> aexec_with_body(const block& b, frame& f, std::size_t depth) {
+    const std::size_t start = f.vars.depth();
+    flow how = flow::normal;
+    for (const stmt& s : b) {
+      if (!is_awaiting(s)) {
+        how = exec(s, f);
+      } else {
+        ctxlib::task<outcome> running = aexec(s, f);
+        outcome result = co_await std::move(running);
+        if (result.raised) std::rethrow_exception(std::move(result.raised));
+        how = result.how;
+      }
+      if (how == flow::returned) break;
+    }
+    f.vars.truncate(start);
+    f.vars.truncate(depth);
+    co_return how;
+  }
+
+  // The items after the first (`async with a, b:` is `async with a: async with b:`), as
+  // aexec_async_with_item runs them, but raising what they raise.
+  ctxlib::task<flow> aexec_async_with_inner(const with_stmt& w, std::size_t item, frame& f,
+                                            std::size_t outer_depth) {
+    value manager = eval(w.items[item].manager, f);
     const std::size_t depth = f.vars.depth();
-    auto body = [this, &w, &it, &f, item, depth](auto& entered) -> ctxlib::task<flow> {
-      if (it.as) f.vars.bind(*it.as, as_value(entered));
-      const flow result = co_await aexec_async_with(w, item + 1, f);
-      f.vars.truncate(depth);
-      co_return result;
-    };
-    auto enter = [&body](auto& cm) -> ctxlib::task<std::optional<flow>> {
-      auto running = ctxlib::async_with(cm, std::move(body));
-      co_return co_await std::move(running);
-    };
+    auto body = async_with_body(w, item, f, depth);
+    auto enter = [&body](auto& cm) { return ctxlib::async_with(cm, std::move(body)); };
     ctxlib::task<std::optional<flow>> running = with_async_manager(manager, enter);
     const std::optional<flow> result = co_await std::move(running);
     f.vars.truncate(depth);
+    f.vars.truncate(outer_depth);
     co_return result.value_or(flow::normal);
   }
 
@@ -755,43 +947,63 @@ class interpreter {
 
   // A sync `with` whose body awaits: ctxlib::with cannot suspend inside its body, so this is
   // the protocol a C++ coroutine writes by hand (as gexec_with does for generators).
-  ctxlib::task<flow> aexec_with(const with_stmt& w, std::size_t item, frame& f) {
-    if (item == w.items.size()) co_return co_await aexec_block(w.body, f);
+  ctxlib::task<outcome> aexec_with(const with_stmt& w, std::size_t item, frame& f) {
+    if (item == w.items.size()) return aexec_block(w.body, f);
+    return aexec_with_item(w, item, f);
+  }
+
+  ctxlib::task<outcome> aexec_with_item(const with_stmt& w, std::size_t item, frame& f) {
     const with_item& it = w.items[item];
-    const manager_ptr manager = as_manager(eval(it.manager, f));
-    value entered = enter_manager(manager);
-    const std::size_t depth = f.vars.depth();
-    if (it.as) f.vars.bind(*it.as, std::move(entered));
-    std::exception_ptr raised;
-    flow result = flow::normal;
+    manager_ptr manager;
+    std::size_t depth = 0;
+    std::exception_ptr failure;
     try {
-      result = co_await aexec_with(w, item + 1, f);
+      manager = as_manager(eval(it.manager, f));
+      value entered = enter_manager(manager);
+      depth = f.vars.depth();
+      if (it.as) f.vars.bind(*it.as, std::move(entered));
     } catch (...) {
-      raised = std::current_exception();
+      failure = std::current_exception();
     }
+    if (failure) co_return outcome{flow::normal, std::move(failure)};
+    ctxlib::task<outcome> running = aexec_with(w, item + 1, f);
+    outcome result = co_await std::move(running);
     f.vars.truncate(depth);
-    if (!raised) {
-      exit_manager(manager, nullptr);
-      co_return result;
+    co_return exited(manager, std::move(result), [&] { exit_manager(manager, nullptr); });
+  }
+
+  // The end of a synchronous `with` in the interpreter's coroutines: the manager's exit gets
+  // what the body raised (the exception being handled while it runs), and may suppress it or
+  // raise anew; `exit_normally` is its exit when the body raised nothing.
+  template <class ExitNormally>
+  outcome exited(const manager_ptr& manager, outcome result, ExitNormally&& exit_normally) {
+    try {
+      if (!result.raised) {
+        exit_normally();
+      } else if (detail::under_handled(result.raised,
+                                       [&] { return exit_manager(manager, result.raised); })) {
+        return outcome{};  // suppressed
+      }
+    } catch (...) {
+      return outcome{flow::normal, std::current_exception()};
     }
-    if (!detail::under_handled(raised, [&] { return exit_manager(manager, raised); }))
-      std::rethrow_exception(raised);
-    co_return flow::normal;
+    return result;
   }
 
   // Runs `b` (which awaits) while `exception` is the exception being handled.
-  ctxlib::task<flow> handled_by_async(std::exception_ptr exception, const block& b, frame& f) {
+  ctxlib::task<outcome> handled_by_async(std::exception_ptr exception, const block& b, frame& f) {
     struct handler_scope {
       interpreter& in;
       const block& body;
       frame& f;
-      flow result = flow::normal;
+      outcome result;
       ctxlib::ready<bool> aenter() { return {true}; }
       ctxlib::task<bool> aexit(std::exception_ptr) {
-        result = co_await in.aexec_block(body, f);
-        co_return true;  // handled: whatever the block raises propagates instead
+        ctxlib::task<outcome> running = in.aexec_block(body, f);
+        result = co_await std::move(running);
+        co_return true;  // handled: what the block raises is its outcome instead
       }
-    } scope{*this, b, f};
+    } scope{*this, b, f, {}};
     struct restore {
       frame& f;
       std::exception_ptr saved;
@@ -800,168 +1012,216 @@ class interpreter {
     auto running =
         ctxlib::async_with(scope, [exception](bool) { std::rethrow_exception(exception); });
     co_await std::move(running);
-    co_return scope.result;
+    co_return std::move(scope.result);
   }
 
-  ctxlib::task<flow> aexec_try(const try_stmt& t, frame& f) {
-    if (!t.final_block) co_return co_await aexec_try_except(t, f);
-    std::exception_ptr raised;
-    flow result = flow::normal;
-    try {
-      result = co_await aexec_try_except(t, f);
-    } catch (...) {
-      raised = std::current_exception();
-    }
-    if (raised) {
+  ctxlib::task<outcome> aexec_try(const try_stmt& t, frame& f) {
+    if (!t.final_block) return aexec_try_except(t, f);
+    return aexec_try_finally(t, f);
+  }
+
+  ctxlib::task<outcome> aexec_try_finally(const try_stmt& t, frame& f) {
+    ctxlib::task<outcome> running = aexec_try_except(t, f);
+    const outcome result = co_await std::move(running);
+    outcome final_result;
+    if (result.raised) {
       // `finally` runs while the exception is being handled; a return there drops it.
-      flow final_flow;
       if (awaits(*t.final_block)) {
-        ctxlib::task<flow> running = handled_by_async(raised, *t.final_block, f);
-        final_flow = co_await std::move(running);
+        ctxlib::task<outcome> handling = handled_by_async(result.raised, *t.final_block, f);
+        final_result = co_await std::move(handling);
       } else {
-        final_flow = detail::under_handled(raised, [&] { return exec_block(*t.final_block, f); });
+        try {
+          final_result.how =
+              detail::under_handled(result.raised, [&] { return exec_block(*t.final_block, f); });
+        } catch (...) {
+          final_result.raised = std::current_exception();
+        }
       }
-      if (final_flow == flow::returned) co_return flow::returned;
-      std::rethrow_exception(raised);
+    } else {
+      ctxlib::task<outcome> final_run = aexec_block(*t.final_block, f);
+      final_result = co_await std::move(final_run);
     }
-    if (co_await aexec_block(*t.final_block, f) == flow::returned) co_return flow::returned;
+    if (final_result.raised || final_result.how == flow::returned) co_return final_result;
     co_return result;
   }
 
-  ctxlib::task<flow> aexec_try_except(const try_stmt& t, frame& f) {
-    if (t.handlers.empty()) co_return co_await aexec_block(t.body, f);
-    std::exception_ptr caught;
-    try {
-      co_return co_await aexec_block(t.body, f);
-    } catch (...) {
-      caught = met(std::current_exception());
-    }
+  ctxlib::task<outcome> aexec_try_except(const try_stmt& t, frame& f) {
+    if (t.handlers.empty()) return aexec_block(t.body, f);
+    return aexec_try_handlers(t, f);
+  }
+
+  ctxlib::task<outcome> aexec_try_handlers(const try_stmt& t, frame& f) {
+    ctxlib::task<outcome> running = aexec_block(t.body, f);
+    const outcome result = co_await std::move(running);
+    if (!result.raised) co_return result;
+    const std::exception_ptr caught = met(result.raised);
     const py_class* cls = class_of(caught);
     for (const except_clause& h : t.handlers) {
       if (!handler_matches(h, cls)) continue;
       const std::size_t depth = f.vars.depth();
       if (h.as) f.vars.declare(*h.as, value{caught});
-      flow result;
+      outcome handled;
       if (awaits(h.body)) {
-        ctxlib::task<flow> running = handled_by_async(caught, h.body, f);
-        result = co_await std::move(running);
+        ctxlib::task<outcome> handling = handled_by_async(caught, h.body, f);
+        handled = co_await std::move(handling);
       } else {  // inside a catch block of its exception, as the sync executor runs it
-        result = detail::under_handled(caught, [&] { return exec_block(h.body, f); });
+        try {
+          handled.how = detail::under_handled(caught, [&] { return exec_block(h.body, f); });
+        } catch (...) {
+          handled.raised = std::current_exception();
+        }
       }
-      f.vars.truncate(depth);
-      co_return result;
+      if (!handled.raised) f.vars.truncate(depth);
+      co_return handled;
     }
-    std::rethrow_exception(caught);  // no handler: the same exception goes on
+    co_return result;  // no handler: the same exception goes on
   }
 
   // -------------------------------------------------------------------------------------
   // Resumable executors for statements that contain a `yield` (their C++ twins are below).
   // Anything else runs on the ordinary executors, inside the interpreted handler's exception
-  // when there is one (under_handled).
+  // when there is one (under_handled). Like the async executors, they give their outcome.
 
   template <class Code>
   decltype(auto) handled_by(const generator_state& state, Code&& code) {
     return detail::under_handled(state.handled, std::forward<Code>(code));
   }
 
-  detail::task<flow> gexec_block(const block& b, frame& f, generator_state& state) {
+  detail::task<outcome> gexec_block(const block& b, frame& f, generator_state& state) {
     const std::size_t depth = f.vars.depth();
-    for (const stmt& s : b) {
-      const flow result = yielding_.count(&s) != 0 ? co_await gexec(s, f, state)
-                                                   : handled_by(state, [&] { return exec(s, f); });
-      if (result == flow::returned) {
+    for (auto next = b.begin(); next != b.end();) {
+      const stmt& s = *next;
+      outcome result;
+      if (!is_yielding(s)) {
+        // The statements up to the next one that yields run on the ordinary executors, in one
+        // catch block of the interpreted handler's exception (under_handled), if any.
+        try {
+          result.how = handled_by(state, [&] {
+            for (; next != b.end() && !is_yielding(*next); ++next) {
+              if (exec(*next, f) == flow::returned) return flow::returned;
+            }
+            return flow::normal;
+          });
+        } catch (...) {
+          result.raised = std::current_exception();
+        }
+      } else {
+        ++next;
+        detail::task<outcome> running = gexec(s, f, state);
+        result = co_await std::move(running);
+      }
+      if (result.raised) co_return result;  // what the block bound stays, as when it threw
+      if (result.how == flow::returned) {
         f.vars.truncate(depth);
-        co_return flow::returned;
+        co_return result;
       }
     }
     f.vars.truncate(depth);
-    co_return flow::normal;
+    co_return outcome{};
   }
 
-  detail::task<flow> gexec(const stmt& s, frame& f, generator_state& state) {
-    if (auto* w = std::get_if<with_stmt>(&s.node)) co_return co_await gexec_with(*w, 0, f, state);
-    if (auto* t = std::get_if<try_stmt>(&s.node)) co_return co_await gexec_try(*t, f, state);
-    if (auto* i = std::get_if<if_stmt>(&s.node)) {
-      if (truthy(eval_name(i->name, f)) != i->negated)
-        co_return co_await gexec_block(i->then_block, f, state);
-      if (i->else_block) co_return co_await gexec_block(*i->else_block, f, state);
-      co_return flow::normal;
+  // A statement that contains a `yield`.
+  detail::task<outcome> gexec(const stmt& s, frame& f, generator_state& state) {
+    if (const auto* w = std::get_if<with_stmt>(&s.node)) return gexec_with(*w, 0, f, state);
+    if (const auto* t = std::get_if<try_stmt>(&s.node)) return gexec_try(*t, f, state);
+    if (const auto* i = std::get_if<if_stmt>(&s.node)) {
+      if (truthy(eval_name(i->name, f)) != i->negated) return gexec_block(i->then_block, f, state);
+      if (i->else_block) return gexec_block(*i->else_block, f, state);
+      return gexec_block(empty_block_, f, state);
     }
-    const auto& y = std::get<yield_stmt>(s.node);
-    state.yielded =
-        y.value ? handled_by(state, [&] { return eval(*y.value, f); }) : value{none_value{}};
-    co_await detail::yield_point<value>{state};
-    co_return flow::normal;
+    return gexec_yield(std::get<yield_stmt>(s.node), f, state);
+  }
+
+  detail::task<outcome> gexec_yield(const yield_stmt& y, frame& f, generator_state& state) {
+    outcome out;
+    try {
+      state.yielded =
+          y.value ? handled_by(state, [&] { return eval(*y.value, f); }) : value{none_value{}};
+    } catch (...) {
+      out.raised = std::current_exception();
+    }
+    if (out.raised) co_return out;
+    detail::yield_point<value> yield_here{state};
+    out.raised = co_await yield_here;
+    co_return out;
   }
 
   // `with` around a `yield`: ctxlib::with cannot suspend inside its body, so this is the
   // protocol a C++ coroutine writes by hand — what ctxlib::with does (W1-W10): enter outside
   // the protected region, exit inside the handler of the body's exception, the same object
   // re-raised unless exit suppresses it.
-  detail::task<flow> gexec_with(const with_stmt& w, std::size_t item, frame& f,
-                                generator_state& state) {
-    if (item == w.items.size()) co_return co_await gexec_block(w.body, f, state);
-    const with_item& it = w.items[item];
-    const manager_ptr manager = handled_by(state, [&] { return as_manager(eval(it.manager, f)); });
-    value entered = handled_by(state, [&] { return enter_manager(manager); });
-    const std::size_t depth = f.vars.depth();
-    if (it.as) f.vars.bind(*it.as, std::move(entered));
-    std::exception_ptr raised;
-    flow result = flow::normal;
-    try {
-      result = co_await gexec_with(w, item + 1, f, state);
-    } catch (...) {
-      raised = std::current_exception();
-    }
-    f.vars.truncate(depth);
-    if (!raised) {
-      handled_by(state, [&] { exit_manager(manager, nullptr); });
-      co_return result;
-    }
-    if (!detail::under_handled(raised, [&] { return exit_manager(manager, raised); }))
-      std::rethrow_exception(raised);
-    co_return flow::normal;
+  detail::task<outcome> gexec_with(const with_stmt& w, std::size_t item, frame& f,
+                                   generator_state& state) {
+    if (item == w.items.size()) return gexec_block(w.body, f, state);
+    return gexec_with_item(w, item, f, state);
   }
 
-  detail::task<flow> gexec_try(const try_stmt& t, frame& f, generator_state& state) {
-    if (!t.final_block) co_return co_await gexec_try_except(t, f, state);
-    std::exception_ptr raised;
-    flow result = flow::normal;
+  detail::task<outcome> gexec_with_item(const with_stmt& w, std::size_t item, frame& f,
+                                        generator_state& state) {
+    const with_item& it = w.items[item];
+    manager_ptr manager;
+    std::size_t depth = 0;
+    std::exception_ptr failure;
     try {
-      result = co_await gexec_try_except(t, f, state);
+      manager = handled_by(state, [&] { return as_manager(eval(it.manager, f)); });
+      value entered = handled_by(state, [&] { return enter_manager(manager); });
+      depth = f.vars.depth();
+      if (it.as) f.vars.bind(*it.as, std::move(entered));
     } catch (...) {
-      raised = std::current_exception();
+      failure = std::current_exception();
     }
-    if (raised) {
+    if (failure) co_return outcome{flow::normal, std::move(failure)};
+    detail::task<outcome> running = gexec_with(w, item + 1, f, state);
+    outcome result = co_await std::move(running);
+    f.vars.truncate(depth);
+    co_return exited(manager, std::move(result),
+                     [&] { handled_by(state, [&] { exit_manager(manager, nullptr); }); });
+  }
+
+  detail::task<outcome> gexec_try(const try_stmt& t, frame& f, generator_state& state) {
+    if (!t.final_block) return gexec_try_except(t, f, state);
+    return gexec_try_finally(t, f, state);
+  }
+
+  detail::task<outcome> gexec_try_finally(const try_stmt& t, frame& f, generator_state& state) {
+    detail::task<outcome> running = gexec_try_except(t, f, state);
+    const outcome result = co_await std::move(running);
+    outcome final_result;
+    if (result.raised) {
       // `finally` runs while the exception is being handled; a return there drops it.
-      const detail::handling<value> in_finally(state, raised);
-      if (co_await gexec_block(*t.final_block, f, state) == flow::returned)
-        co_return flow::returned;
-      std::rethrow_exception(raised);
+      const detail::handling<value> in_finally(state, result.raised);
+      detail::task<outcome> final_run = gexec_block(*t.final_block, f, state);
+      final_result = co_await std::move(final_run);
+    } else {
+      detail::task<outcome> final_run = gexec_block(*t.final_block, f, state);
+      final_result = co_await std::move(final_run);
     }
-    if (co_await gexec_block(*t.final_block, f, state) == flow::returned) co_return flow::returned;
+    if (final_result.raised || final_result.how == flow::returned) co_return final_result;
     co_return result;
   }
 
-  detail::task<flow> gexec_try_except(const try_stmt& t, frame& f, generator_state& state) {
-    if (t.handlers.empty()) co_return co_await gexec_block(t.body, f, state);
-    std::exception_ptr caught;
-    try {
-      co_return co_await gexec_block(t.body, f, state);
-    } catch (...) {
-      caught = met(std::current_exception());
-    }
+  detail::task<outcome> gexec_try_except(const try_stmt& t, frame& f, generator_state& state) {
+    if (t.handlers.empty()) return gexec_block(t.body, f, state);
+    return gexec_try_handlers(t, f, state);
+  }
+
+  detail::task<outcome> gexec_try_handlers(const try_stmt& t, frame& f, generator_state& state) {
+    detail::task<outcome> running = gexec_block(t.body, f, state);
+    const outcome result = co_await std::move(running);
+    if (!result.raised) co_return result;
+    const std::exception_ptr caught = met(result.raised);
     const py_class* cls = class_of(caught);
     for (const except_clause& h : t.handlers) {
       if (!handler_matches(h, cls)) continue;
       const detail::handling<value> in_handler(state, caught);
       const std::size_t depth = f.vars.depth();
       if (h.as) f.vars.declare(*h.as, value{caught});
-      const flow result = co_await gexec_block(h.body, f, state);
-      f.vars.truncate(depth);
-      co_return result;
+      detail::task<outcome> handling = gexec_block(h.body, f, state);
+      outcome handled = co_await std::move(handling);
+      if (!handled.raised) f.vars.truncate(depth);
+      co_return handled;
     }
-    std::rethrow_exception(caught);  // no handler: the same exception goes on
+    co_return result;  // no handler: the same exception goes on
   }
 
   // The context-manager protocol on any manager value, for gexec_with.
@@ -1018,6 +1278,29 @@ class interpreter {
     if (recording_) trace_.events.push_back(std::move(line));
   }
 
+  // `call NAME(ARGS)`: a function called, a generator started.
+  void record_call(const function_decl& fn, const std::vector<value>& args) {
+    std::string line = "call ";
+    line += fn.name;
+    line += '(';
+    render_list_to(line, args);
+    line += ')';
+    record(std::move(line));
+  }
+
+  // `EVENT NAME(ARGS)` and the argument if there is one: a method of a cm or acm.
+  template <class CM>
+  void record_method(const char* event, const CM& self, const value* argument) {
+    std::string line = event;
+    line += ' ';
+    render_instance_to(line, self);
+    if (argument != nullptr) {
+      line += ' ';
+      render_to(line, *argument);
+    }
+    record(std::move(line));
+  }
+
   // -------------------------------------------------------------------------------------
   // Statements
 
@@ -1041,7 +1324,11 @@ class interpreter {
 
   flow exec_node(const mark_stmt& m, frame& f) {
     std::string line = "mark";
-    for (const expr& e : m.values) line += " " + render(eval(e, f));
+    for (const expr& e : m.values) {
+      value v = eval(e, f);
+      line += ' ';
+      render_to(line, v);
+    }
     record(std::move(line));
     return flow::normal;
   }
@@ -1174,7 +1461,7 @@ class interpreter {
   bool handler_matches(const except_clause& h, const py_class* cls) const {
     if (h.classes.empty()) return true;
     for (const std::string& name : h.classes) {
-      if (is_subclass(cls, classes_.at(name))) return true;
+      if (is_subclass(cls, class_at(name))) return true;
     }
     return false;
   }
@@ -1197,8 +1484,8 @@ class interpreter {
     if (name == "self" && f.self != nullptr) return value{f.self};
     if (name == "self" && f.async_self != nullptr) return value{f.async_self};
     if (value* v = f.vars.find(name)) return *v;
-    if (auto it = classes_.find(name); it != classes_.end()) return value{it->second};
-    if (auto it = functions_.find(name); it != functions_.end()) return value{it->second};
+    if (const py_class* cls = find_class(name)) return value{cls};
+    if (const function_decl* fn = functions_.find(name)) return value{fn};
     return value{none_value{}};  // unreachable for checked programs
   }
 
@@ -1218,7 +1505,7 @@ class interpreter {
           if (auto* i = std::get_if<std::int64_t>(&a.v)) arg = *i;
           if (auto* s = std::get_if<std::string>(&a.v)) arg = *s;
         }
-        return value{make_exception(classes_.at(c.callee), std::move(arg))};
+        return value{make_exception(class_at(c.callee), std::move(arg))};
       }
       case call_kind::new_cm: {
         const cm_decl& decl = *cms_.at(c.callee);
@@ -1450,51 +1737,48 @@ class interpreter {
         v.v);
   }
 
-  // `await NAME.enter_context(X)` on a NeutralExitStack: sync or async X.
-  ctxlib::task<value> neutral_enter(ctxlib::neutral_exit_stack& stack, value manager) {
-    auto enter = [&stack](auto& cm) -> ctxlib::task<value> {
-      auto entering = stack.enter_context(cm);
-      if constexpr (std::is_same_v<decltype(entering), ctxlib::task<>>) {
-        co_await std::move(entering);  // suppress: enters as None
-        co_return value{none_value{}};
+  // The result of a task of ctxlib's (entering a manager, closing a stack), or its exception.
+  template <class Result>
+  static ctxlib::task<evaluated> evaluate(ctxlib::task<Result> running) {
+    evaluated out{value{none_value{}}, nullptr};
+    try {
+      if constexpr (std::is_void_v<Result>) {
+        co_await std::move(running);  // suppress: enters as None
       } else {
-        co_return as_value(co_await std::move(entering));
+        out.result = as_value(co_await std::move(running));
       }
-    };
-    ctxlib::task<value> entering = with_any_manager(manager, enter);
-    co_return co_await std::move(entering);
+    } catch (...) {
+      out.raised = std::current_exception();
+    }
+    co_return out;
   }
 
   // An async exit function pushed on an AsyncExitStack: its result decides suppression.
   ctxlib::task<bool> async_exit_function(const function_decl& fn, std::exception_ptr e) {
-    ctxlib::task<value> call = ainvoke_function(fn, {exception_value(e)});
+    std::vector<value> args{exception_value(e)};
+    if (!async_decorated_.contains(&fn)) {
+      ctxlib::task<evaluated> call = arun_function(fn, std::move(args));
+      co_return truthy(raise_or_result(co_await std::move(call)));
+    }
+    ctxlib::task<value> call = ainvoke_function(fn, std::move(args));
     co_return truthy(co_await std::move(call));
   }
 
-  // `await NAME.enter_async_context(X)` / `await NAME.aclose()`.
-  ctxlib::task<value> aeval_method(const method_call& m, frame& f) {
+  // `await NAME.enter_async_context(X)` / `await NAME.aclose()`, and on a NeutralExitStack
+  // `await NAME.enter_context(X)` (sync or async X) / `await NAME.aclose()`.
+  ctxlib::task<evaluated> aeval_method(const method_call& m, frame& f) {
     value object = eval_name(m.object, f);
     if (auto* neutral = std::get_if<ctxlib::neutral_exit_stack*>(&object.v)) {
-      if (m.method == stack_method::aclose) {
-        ctxlib::task<> closing = (*neutral)->aclose();
-        co_await std::move(closing);
-        co_return value{none_value{}};
-      }
-      ctxlib::task<value> entering = neutral_enter(**neutral, eval(m.args.at(0), f));
-      co_return co_await std::move(entering);
+      ctxlib::neutral_exit_stack& stack = **neutral;
+      if (m.method == stack_method::aclose) return evaluate(stack.aclose());
+      return with_any_manager(eval(m.args.at(0), f),
+                              [&stack](auto& cm) { return evaluate(stack.enter_context(cm)); });
     }
     ctxlib::async_exit_stack& stack = *std::get<ctxlib::async_exit_stack*>(object.v);
-    if (m.method == stack_method::aclose) {
-      ctxlib::task<> closing = stack.aclose();
-      co_await std::move(closing);
-      co_return value{none_value{}};
-    }
-    auto enter = [&stack](auto& cm) -> ctxlib::task<value> {
-      auto entering = stack.enter_async_context(cm);
-      co_return as_value(co_await std::move(entering));
-    };
-    ctxlib::task<value> entering = with_async_manager(eval(m.args.at(0), f), enter);
-    co_return co_await std::move(entering);
+    if (m.method == stack_method::aclose) return evaluate(stack.aclose());
+    return with_async_manager(eval(m.args.at(0), f), [&stack](auto& cm) {
+      return evaluate(stack.enter_async_context(cm));
+    });
   }
 
   static manager_ptr as_manager(const value& v) {
@@ -1569,97 +1853,136 @@ class interpreter {
   // Rendering (docs/language.md, "Rendering values")
 
  public:
-  std::string render(const value& v) {
-    std::set<const void*> seen;
-    return render(v, seen);
+  // Each value renders with a `seen` list of its own (an exception met again in its own chain is
+  // written by its identity alone); the text is appended to `out`.
+  void render_to(std::string& out, const value& v) {
+    std::vector<const void*> seen;
+    render_value(out, v, seen);
   }
-  std::string render_list(const std::vector<value>& values) {
+  std::string render(const value& v) {
     std::string out;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i != 0) out += ", ";
-      out += render(values[i]);
-    }
+    render_to(out, v);
     return out;
   }
+  void render_list_to(std::string& out, const std::vector<value>& values) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i != 0) out += ", ";
+      render_to(out, values[i]);
+    }
+  }
   template <class CM>
-  std::string render_instance(const CM& cm) {
-    return cm.decl().name + "(" + render_list(cm.args()) + ")";
+  void render_instance_to(std::string& out, const CM& cm) {
+    out += cm.decl().name;
+    out += '(';
+    render_list_to(out, cm.args());
+    out += ')';
   }
 
  private:
-  std::string render(const value& v, std::set<const void*>& seen) {
-    return std::visit(
-        [&](const auto& a) -> std::string {
+  void render_value(std::string& out, const value& v, std::vector<const void*>& seen) {
+    std::visit(
+        [&](const auto& a) {
           using T = std::decay_t<decltype(a)>;
-          if constexpr (std::is_same_v<T, none_value>)
-            return "None";
-          else if constexpr (std::is_same_v<T, bool>)
-            return a ? "True" : "False";
-          else if constexpr (std::is_same_v<T, std::int64_t>)
-            return std::to_string(a);
-          else if constexpr (std::is_same_v<T, std::string>)
-            return python_repr(a);
-          else if constexpr (std::is_same_v<T, const py_class*>)
-            return a->name;
-          else if constexpr (std::is_same_v<T, std::exception_ptr>)
-            return render_exception(a, seen);
-          else if constexpr (std::is_same_v<T, scripted_cm*> || std::is_same_v<T, scripted_acm*>)
-            return "<" + render_instance(*a) + ">";
-          else if constexpr (std::is_same_v<T, ctxlib::exit_stack*>)
-            return "<ExitStack>";
-          else if constexpr (std::is_same_v<T, ctxlib::async_exit_stack*>)
-            return "<AsyncExitStack>";
-          else if constexpr (std::is_same_v<T, aclosing_cm*>)
-            return "<aclosing>";
-          else if constexpr (std::is_same_v<T, ctxlib::neutral_exit_stack*>)
-            return "<NeutralExitStack>";
-          else if constexpr (std::is_same_v<T, suppress_cm*>)
-            return "<suppress>";
-          else if constexpr (std::is_same_v<T, nullcontext_cm*>)
-            return "<nullcontext>";
-          else if constexpr (std::is_same_v<T, closing_cm*>)
-            return "<closing>";
-          else if constexpr (std::is_same_v<T, generator_cm*> || std::is_same_v<T, agenerator_cm*>)
-            return "<generator " + a->fn->name + ">";
-          else
-            return "<function " + a->name + ">";
+          if constexpr (std::is_same_v<T, none_value>) {
+            out += "None";
+          } else if constexpr (std::is_same_v<T, bool>) {
+            out += a ? "True" : "False";
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            out += std::to_string(a);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            out += python_repr(a);
+          } else if constexpr (std::is_same_v<T, const py_class*>) {
+            out += a->name;
+          } else if constexpr (std::is_same_v<T, std::exception_ptr>) {
+            render_exception(out, a, seen);
+          } else if constexpr (std::is_same_v<T, scripted_cm*> ||
+                               std::is_same_v<T, scripted_acm*>) {
+            out += '<';
+            render_instance_to(out, *a);
+            out += '>';
+          } else if constexpr (std::is_same_v<T, ctxlib::exit_stack*>) {
+            out += "<ExitStack>";
+          } else if constexpr (std::is_same_v<T, ctxlib::async_exit_stack*>) {
+            out += "<AsyncExitStack>";
+          } else if constexpr (std::is_same_v<T, aclosing_cm*>) {
+            out += "<aclosing>";
+          } else if constexpr (std::is_same_v<T, ctxlib::neutral_exit_stack*>) {
+            out += "<NeutralExitStack>";
+          } else if constexpr (std::is_same_v<T, suppress_cm*>) {
+            out += "<suppress>";
+          } else if constexpr (std::is_same_v<T, nullcontext_cm*>) {
+            out += "<nullcontext>";
+          } else if constexpr (std::is_same_v<T, closing_cm*>) {
+            out += "<closing>";
+          } else if constexpr (std::is_same_v<T, generator_cm*> ||
+                               std::is_same_v<T, agenerator_cm*>) {
+            out += "<generator ";
+            out += a->fn->name;
+            out += '>';
+          } else {
+            out += "<function ";
+            out += a->name;
+            out += '>';
+          }
         },
         v.v);
   }
 
-  std::string render_exception(const std::exception_ptr& e, std::set<const void*>& seen) {
+  void render_exception(std::string& out, const std::exception_ptr& e,
+                        std::vector<const void*>& seen) {
     auto* object = ctxlib::exception_cast<ctxlib::base_exception>(e);
     if (object == nullptr) {
       auto* std_error = ctxlib::exception_cast<std::exception>(e);
-      return "<C++ exception " + std::string(std_error ? std_error->what() : "of unknown type") +
-             ">";
+      out += "<C++ exception ";
+      out += std_error ? std_error->what() : "of unknown type";
+      out += '>';
+      return;
     }
-    auto [it, is_new] = ids_.try_emplace(object, static_cast<int>(ids_.size()) + 1);
-    if (is_new) alive_.push_back(e);  // keep it alive so its address names only this object
-    std::string out = "#" + std::to_string(it->second);
-    if (!seen.insert(object).second) return out;
-    out += " " + std::string(object->python_type_name()) + "(";
+    out += '#';
+    out += std::to_string(identity(object, e));
+    if (std::find(seen.begin(), seen.end(), object) != seen.end()) return;
+    seen.push_back(object);
+    out += ' ';
+    out += object->python_type_name();
+    out += '(';
     if (auto* s = dynamic_cast<const script_info*>(object)) {
       if (auto* i = std::get_if<std::int64_t>(&s->arg())) out += std::to_string(*i);
       if (auto* str = std::get_if<std::string>(&s->arg())) out += python_repr(*str);
     } else if (!object->message().empty()) {
       out += python_repr(object->message());
     }
-    out += ")";
-    if (object->cause()) out += " cause=(" + render_exception(object->cause(), seen) + ")";
+    out += ')';
+    if (object->cause()) {
+      out += " cause=(";
+      render_exception(out, object->cause(), seen);
+      out += ')';
+    }
     if (object->suppress_context()) out += " suppress_context";
-    if (object->context()) out += " context=(" + render_exception(object->context(), seen) + ")";
-    return out;
+    if (object->context()) {
+      out += " context=(";
+      render_exception(out, object->context(), seen);
+      out += ')';
+    }
+  }
+
+  // The `#N` of an exception object: numbered in the order the run first renders them.
+  int identity(const void* object, const std::exception_ptr& e) {
+    for (std::size_t i = 0; i < ids_.size(); ++i) {
+      if (ids_[i] == object) return static_cast<int>(i) + 1;
+    }
+    ids_.push_back(object);
+    alive_.push_back(e);  // keep it alive so its address names only this object
+    return static_cast<int>(ids_.size());
   }
 
   const program& program_;
   trace trace_;
   bool recording_ = true;
-  std::deque<py_class> class_storage_;
-  std::map<std::string, const py_class*> classes_;
-  std::map<std::string, const cm_decl*> cms_;
-  std::map<std::string, const function_decl*> functions_;
-  std::map<const void*, int> ids_;
+  std::deque<py_class> class_storage_;  // the program's classes (built-in ones are shared)
+  by_name<py_class> classes_;
+  by_name<cm_decl> cms_;
+  by_name<function_decl> functions_;
+  std::vector<const void*> ids_;  // exception objects by identity number (identity())
   std::vector<std::exception_ptr> alive_;
   // Created, caught, given to exits (rendered ones are in alive_): see cut_chains().
   std::vector<std::exception_ptr> met_;
@@ -1684,10 +2007,12 @@ class interpreter {
   std::map<const function_decl*, std::function<value(const std::vector<value>&)>> decorated_;
   std::map<const function_decl*, std::function<ctxlib::task<value>(std::vector<value>)>>
       async_decorated_;
-  std::set<const stmt*> yielding_;  // statements of generator bodies that contain a `yield`
-  std::set<const stmt*> awaiting_;  // statements of async bodies that await
-  bool async_main_ = false;         // the top-level code awaits: it runs as a task
-  bool main_is_coroutine_ = false;  // and Python runs it as a coroutine (PEP 479 applies)
+  const block empty_block_;  // what an `if` without `else` runs when its test fails
+  // Sorted once made, for binary_search: sets of statements.
+  std::vector<const stmt*> yielding_;  // statements of generator bodies that contain a `yield`
+  std::vector<const stmt*> awaiting_;  // statements of async bodies that await
+  bool async_main_ = false;            // the top-level code awaits: it runs as a task
+  bool main_is_coroutine_ = false;     // and Python runs it as a coroutine (PEP 479 applies)
 };
 
 bool class_set::matches(const std::exception_ptr& exception) const {
@@ -1712,18 +2037,22 @@ void scripted_cm::close() {
 }
 
 ctxlib::task<value> scripted_acm::aenter() {
-  return in_.acall_method(*this, decl_.enter, "enter", nullptr, std::nullopt);
+  ctxlib::task<evaluated> call =
+      in_.acall_method(*this, decl_.enter, "enter", nullptr, std::nullopt);
+  co_return interpreter::raise_or_result(co_await std::move(call));
 }
 
 ctxlib::task<bool> scripted_acm::aexit(std::exception_ptr exception) {
   value received = exception ? value{exception} : value{none_value{}};
-  ctxlib::task<value> call =
+  ctxlib::task<evaluated> call =
       in_.acall_method(*this, decl_.exit, "exit", &decl_.exit_param, std::move(received));
-  co_return truthy(co_await std::move(call));
+  co_return truthy(interpreter::raise_or_result(co_await std::move(call)));
 }
 
 ctxlib::task<value> scripted_acm::aclose() {
-  return in_.acall_method(*this, decl_.close, "close", nullptr, std::nullopt);
+  ctxlib::task<evaluated> call =
+      in_.acall_method(*this, decl_.close, "close", nullptr, std::nullopt);
+  co_return interpreter::raise_or_result(co_await std::move(call));
 }
 
 }  // namespace
