@@ -48,10 +48,27 @@ namespace detail {
 using async_exit_callback = basic_exit_callback<task<bool>>;
 using async_stack_entry = std::variant<exit_callback, async_exit_callback>;
 
-// Awaits `awaitable` and gives its result as a bool (an async exit's decision).
+// Awaits `awaitable` and gives its result as a bool (an async exit's decision). An exception
+// ends this task as a value (fail_with), for the unwind to take without a rethrow.
 template <class A>
 task<bool> await_as_bool(A awaitable) {
-  co_return static_cast<bool>(co_await std::move(awaitable));
+  auto decided = co_await outcome_of(std::move(awaitable));
+  if (decided.exception()) {
+    co_await fail_with{&decided.exception()};
+    co_return false;
+  }
+  co_return static_cast<bool>(decided.take());
+}
+
+// An async exit's task: a task<bool> itself, anything else through await_as_bool.
+template <class A>
+task<bool> as_exit_task(A&& awaitable) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<A>, task<bool>> &&
+                !std::is_lvalue_reference_v<A>) {
+    return std::move(awaitable);
+  } else {
+    return await_as_bool(std::forward<A>(awaitable));
+  }
 }
 
 }  // namespace detail
@@ -78,7 +95,14 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
         if (auto* sync = std::get_if<detail::exit_callback>(&entry)) {
           suppress = (*sync)(state.current());
         } else {
-          suppress = co_await std::get<detail::async_exit_callback>(entry)(state.current());
+          // What an async entry raises comes back as a value: no rethrow to catch it here.
+          auto exited = co_await detail::outcome_of(
+              std::get<detail::async_exit_callback>(entry)(state.current()));
+          if (exited.exception()) {
+            raised = std::move(exited.exception());
+          } else {
+            suppress = exited.take();
+          }
         }
       } catch (...) {
         raised = std::current_exception();
@@ -89,14 +113,13 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
         state.returned(suppress);
       }
     }
-    try {
-      co_return state.finish();
-    } catch (const stop_iteration&) {
-      // CPython's __aexit__ is a coroutine, so PEP 479 meets a StopIteration an entry raised
-      // there (an exception the body raised and nothing replaced never leaves __aexit__).
-      std::rethrow_exception(
-          detail::pep479(std::current_exception(), detail::generator_kind::coroutine));
-    }
+    std::exception_ptr pending = state.take_pending();
+    if (!pending) co_return state.result();
+    // CPython's __aexit__ is a coroutine, so PEP 479 meets a StopIteration an entry raised
+    // there (an exception the body raised and nothing replaced never leaves __aexit__).
+    pending = detail::pep479(std::move(pending), detail::generator_kind::coroutine);
+    co_await detail::fail_with{&pending};
+    co_return false;
   }
 
   // Awaits `cm.aenter()`, then pushes its aexit; gives what aenter() gave. An lvalue is
@@ -110,13 +133,13 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
     using entered = detail::await_result_t<decltype(std::declval<manager&>().aenter())>;
     if constexpr (std::is_lvalue_reference_v<CM>) {
       return enter_then_push<entered>(
-          cm, [&cm](const std::exception_ptr& e) { return detail::await_as_bool(cm.aexit(e)); });
+          cm, [&cm](const std::exception_ptr& e) { return detail::as_exit_task(cm.aexit(e)); });
     } else {
       auto owned = std::make_unique<manager>(std::forward<CM>(cm));
       manager& target = *owned;
       return enter_then_push<entered>(target,
                                       [owned = std::move(owned)](const std::exception_ptr& e) {
-                                        return detail::await_as_bool(owned->aexit(e));
+                                        return detail::as_exit_task(owned->aexit(e));
                                       });
     }
   }
@@ -129,11 +152,11 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
     if constexpr (async_context_manager<pushed>) {
       if constexpr (std::is_lvalue_reference_v<Exit>) {
         push_async(
-            [&exit](const std::exception_ptr& e) { return detail::await_as_bool(exit.aexit(e)); });
+            [&exit](const std::exception_ptr& e) { return detail::as_exit_task(exit.aexit(e)); });
       } else {
         push_async(
             [owned = std::make_unique<pushed>(std::forward<Exit>(exit))](
-                const std::exception_ptr& e) { return detail::await_as_bool(owned->aexit(e)); });
+                const std::exception_ptr& e) { return detail::as_exit_task(owned->aexit(e)); });
       }
     } else {
       static_assert(std::is_invocable_v<pushed&, const std::exception_ptr&>,
@@ -142,7 +165,7 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
       static_assert(detail::awaitable<std::invoke_result_t<pushed&, const std::exception_ptr&>>,
                     "async_exit_stack::push_async_exit's callable must return an awaitable.");
       push_async([fn = std::forward<Exit>(exit)](const std::exception_ptr& e) mutable {
-        return detail::await_as_bool(std::invoke(fn, e));
+        return detail::as_exit_task(std::invoke(fn, e));
       });
     }
   }
@@ -168,13 +191,15 @@ class async_exit_stack : public detail::basic_exit_stack<detail::async_stack_ent
   // Unwinds every entry with no exception in flight.
   task<> aclose() {
     std::exception_ptr none;  // named: GCC 12 destroys temporaries in co_await operands twice
-    static_cast<void>(co_await aexit(none));
+    auto closed = co_await detail::outcome_of(aexit(none));
+    if (closed.exception()) co_await detail::fail_with{&closed.exception()};  // not rethrown
   }
 
  private:
   template <class A>
   static task<bool> await_and_continue(A awaitable) {
-    co_await std::move(awaitable);
+    auto done = co_await detail::outcome_of(std::move(awaitable));
+    if (done.exception()) co_await detail::fail_with{&done.exception()};
     co_return false;
   }
 

@@ -99,45 +99,60 @@ struct awaited<R> {
 template <class Body, class... Value>
 using async_body_value_t = typename awaited<async_body_result_t<Body, Value...>>::type;
 
+// The result type of async_with for this body.
 template <class Body, class... Value>
-task<async_body_value_t<Body, Value...>> run_async_body(Body& body, Value&... value) {
-  if constexpr (awaitable<async_body_result_t<Body, Value...>>) {
-    co_return co_await call_async_body(body, value...);
-  } else if constexpr (std::is_void_v<async_body_result_t<Body, Value...>>) {
-    call_async_body(body, value...);
-  } else {
-    co_return call_async_body(body, value...);
-  }
-}
+using async_with_result_t =
+    std::conditional_t<std::is_void_v<async_body_value_t<Body, Value...>>, void,
+                       std::optional<async_body_value_t<Body, Value...>>>;
 
-// After a successful aenter(): the body, then aexit() with what the body raised.
+// After a successful aenter(): the body, then aexit() with what the body raised. Exceptions
+// from the body's task and from aexit() are awaited as values (outcome_of) and end this task
+// with fail_with(): only the awaiter of async_with rethrows them, where user code sees them.
 template <class CM, class Body, class... Value>
 auto async_with_entered(CM& cm, Body& body, Value&... value)
-    -> task<std::conditional_t<std::is_void_v<async_body_value_t<Body, Value...>>, void,
-                               std::optional<async_body_value_t<Body, Value...>>>> {
+    -> task<async_with_result_t<Body, Value...>> {
   using result = async_body_value_t<Body, Value...>;
+  using with_result = async_with_result_t<Body, Value...>;
   std::exception_ptr failure;
   std::conditional_t<std::is_void_v<result>, bool, std::optional<result>> out{};
-  try {
-    if constexpr (std::is_void_v<result>) {
-      co_await run_async_body(body, value...);
+  try {  // the call itself may throw before giving an awaitable
+    if constexpr (awaitable<async_body_result_t<Body, Value...>>) {
+      auto ran = co_await outcome_of(call_async_body(body, value...));
+      if (ran.exception()) {
+        failure = std::move(ran.exception());
+      } else if constexpr (!std::is_void_v<result>) {
+        out.emplace(ran.take());
+      }
+    } else if constexpr (std::is_void_v<result>) {
+      call_async_body(body, value...);
     } else {
-      out.emplace(co_await run_async_body(body, value...));
+      out.emplace(call_async_body(body, value...));
     }
   } catch (...) {
     failure = std::current_exception();  // a handler cannot await: aexit() runs after it
   }
   if (failure) {
-    bool suppress;
+    std::exception_ptr replaced;
+    bool suppress = false;
     {
       handling_scope handling(failure);
-      suppress = static_cast<bool>(co_await cm.aexit(failure));
+      auto exited = co_await outcome_of(cm.aexit(failure));
+      if (exited.exception()) {
+        replaced = std::move(exited.exception());
+      } else {
+        suppress = static_cast<bool>(exited.take());
+      }
     }
-    if (!suppress) std::rethrow_exception(failure);
-    if constexpr (!std::is_void_v<result>) co_return std::optional<result>();
+    if (replaced) {
+      co_await fail_with{&replaced};
+    } else if (!suppress) {
+      co_await fail_with{&failure};
+    }
+    co_return no_result<with_result>();
   } else {
     std::exception_ptr none;  // named: GCC 12 destroys temporaries in co_await operands twice
-    static_cast<void>(co_await cm.aexit(none));
+    auto exited = co_await outcome_of(cm.aexit(none));
+    if (exited.exception()) co_await fail_with{&exited.exception()};
     if constexpr (!std::is_void_v<result>) co_return std::move(out);
   }
 }
@@ -155,16 +170,36 @@ auto async_with(CM&& cm, Body body) {
   using stored = std::conditional_t<std::is_lvalue_reference_v<CM>, CM, manager>;
   using entered = detail::await_result_t<decltype(std::declval<manager&>().aenter())>;
   if constexpr (std::is_void_v<entered>) {
-    return [](stored cm, Body body) -> decltype(detail::async_with_entered(cm, body)) {
-      co_await cm.aenter();
-      co_return co_await detail::async_with_entered(cm, body);
+    using result = detail::async_with_result_t<Body>;
+    return [](stored cm, Body body) -> task<result> {
+      auto entering = co_await detail::outcome_of(cm.aenter());
+      if (entering.exception()) {
+        co_await detail::fail_with{&entering.exception()};
+        co_return detail::no_result<result>();
+      }
+      auto ran = co_await detail::outcome_of(detail::async_with_entered(cm, body));
+      if (ran.exception()) {
+        co_await detail::fail_with{&ran.exception()};
+        co_return detail::no_result<result>();
+      }
+      co_return ran.take();
     }(std::forward<CM>(cm), std::move(body));
   } else {
     using value_ref = std::remove_reference_t<entered>&;
-    return [](stored cm, Body body) -> decltype(detail::async_with_entered(
-                                        cm, body, std::declval<value_ref>())) {
-      decltype(auto) value = co_await cm.aenter();
-      co_return co_await detail::async_with_entered(cm, body, value);
+    using result = detail::async_with_result_t<Body, value_ref>;
+    return [](stored cm, Body body) -> task<result> {
+      auto entering = co_await detail::outcome_of(cm.aenter());
+      if (entering.exception()) {
+        co_await detail::fail_with{&entering.exception()};
+        co_return detail::no_result<result>();
+      }
+      decltype(auto) value = entering.take();
+      auto ran = co_await detail::outcome_of(detail::async_with_entered(cm, body, value));
+      if (ran.exception()) {
+        co_await detail::fail_with{&ran.exception()};
+        co_return detail::no_result<result>();
+      }
+      co_return ran.take();
     }(std::forward<CM>(cm), std::move(body));
   }
 }

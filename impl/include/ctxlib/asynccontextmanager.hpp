@@ -188,12 +188,13 @@ class [[nodiscard]] asynccontextmanager {
     entered_ = true;
     if (!finished()) co_await resume();
     if (finished()) {
+      // Thrown here, not handed on as a value: a task giving a reference has no value to
+      // return alongside it.
       if (promise().raised_) std::rethrow_exception(promise().raised_);
-      try {
-        raise(stop_async_iteration());  // chained like every raise, as CPython does
-      } catch (...) {
-        raise_from(runtime_error("generator didn't yield"), nullptr);
-      }
+      // `raise RuntimeError(...) from None` in the handler of a StopAsyncIteration, itself
+      // chained like every raise as CPython does; built without throwing the latter.
+      std::rethrow_exception(detail::raised_from_none(runtime_error("generator didn't yield"),
+                                                      detail::raised(stop_async_iteration())));
     }
     if constexpr (!std::is_void_v<T>) co_return *promise().value_;
   }
@@ -201,26 +202,44 @@ class [[nodiscard]] asynccontextmanager {
   // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
   // CPython's _AsyncGeneratorContextManager.__aexit__ does (finished and never-started
   // coroutines behave as async generators do, as in contextmanager::exit).
+  // Exceptions end the task as values (fail_with): its awaiter rethrows them, or an async
+  // with or exit stack hands them on as values.
   task<bool> aexit(std::exception_ptr exception) {
     if (!exception) {
       if (finished()) co_return false;
       co_await resume();
       if (finished()) {
-        if (promise().raised_) std::rethrow_exception(promise().raised_);
+        if (promise().raised_) co_await detail::fail_with{&promise().raised_};
         co_return false;
       }
-      co_await fail_and_close("generator didn't stop");
+      auto failed = co_await detail::outcome_of(fail_and_close("generator didn't stop"));
+      co_await detail::fail_with{&failed.exception()};  // always an exception
+      co_return false;
     }
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) co_return false;
     promise().delivered_ = exception;
     promise().chain_delivered_ = false;
     co_await resume();
-    if (!finished()) co_await fail_and_close("generator didn't stop after athrow()");
-    co_return detail::decide_after_throw(
+    if (!finished()) {
+      auto failed =
+          co_await detail::outcome_of(fail_and_close("generator didn't stop after athrow()"));
+      co_await detail::fail_with{&failed.exception()};  // always an exception
+      co_return false;
+    }
+    switch (detail::decide_after_throw(
         promise().raised_, exception,
         exception_cast<stop_iteration>(exception) != nullptr ||
-            exception_cast<stop_async_iteration>(exception) != nullptr);
+            exception_cast<stop_async_iteration>(exception) != nullptr)) {
+      case detail::after_throw::suppress:
+        co_return true;
+      case detail::after_throw::reraise:
+        co_return false;
+      case detail::after_throw::replace:
+        break;
+    }
+    co_await detail::fail_with{&promise().raised_};
+    co_return false;
   }
 
  private:
@@ -244,11 +263,13 @@ class [[nodiscard]] asynccontextmanager {
   // handler cannot await, so the error is held while aclose() runs, as the exception handled.
   task<> fail_and_close(const char* message) {
     std::exception_ptr error = detail::raised(runtime_error(message));
+    std::exception_ptr replaced;
     {
       detail::handling_scope handling(error);
-      co_await aclose();
+      auto closed = co_await detail::outcome_of(aclose());
+      replaced = std::move(closed.exception());
     }
-    std::rethrow_exception(error);
+    co_await detail::fail_with{replaced ? &replaced : &error};
   }
 
   // Python's agen.aclose(): GeneratorExit at the co_yield of a suspended coroutine.
@@ -260,10 +281,15 @@ class [[nodiscard]] asynccontextmanager {
     promise().delivered_ = std::make_exception_ptr(generator_exit());
     promise().chain_delivered_ = false;
     co_await resume();
-    if (!finished()) raise(runtime_error("async generator ignored GeneratorExit"));
-    std::exception_ptr escaped = promise().raised_;
+    if (!finished()) {
+      std::exception_ptr error =
+          detail::raised(runtime_error("async generator ignored GeneratorExit"));
+      co_await detail::fail_with{&error};
+      co_return;
+    }
+    std::exception_ptr& escaped = promise().raised_;
     if (escaped && exception_cast<generator_exit>(escaped) == nullptr) {
-      std::rethrow_exception(escaped);
+      co_await detail::fail_with{&escaped};
     }
   }
 

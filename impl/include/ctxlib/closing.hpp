@@ -61,7 +61,8 @@ class aclosing {
 
   ready<std::remove_reference_t<T>&> aenter() noexcept { return {thing_}; }
   task<bool> aexit(std::exception_ptr) {
-    co_await thing_.aclose();
+    auto closed = co_await detail::outcome_of(thing_.aclose());
+    if (closed.exception()) co_await detail::fail_with{&closed.exception()};  // no rethrow
     co_return false;
   }
 

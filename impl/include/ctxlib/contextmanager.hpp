@@ -221,11 +221,10 @@ class [[nodiscard]] contextmanager {
     if (!finished()) resume();
     if (finished()) {
       if (promise().raised_) std::rethrow_exception(promise().raised_);
-      try {
-        raise(stop_iteration());  // chained like every raise, as CPython does
-      } catch (...) {
-        raise_from(runtime_error("generator didn't yield"), nullptr);
-      }
+      // `raise RuntimeError(...) from None` in the handler of a StopIteration, itself chained
+      // like every raise as CPython does; built without throwing the StopIteration.
+      std::rethrow_exception(detail::raised_from_none(runtime_error("generator didn't yield"),
+                                                      detail::raised(stop_iteration())));
     }
     return promise().slot_.get();
   }
@@ -250,8 +249,16 @@ class [[nodiscard]] contextmanager {
     promise().chain_delivered_ = false;
     resume();
     if (!finished()) fail_and_close("generator didn't stop after throw()");
-    return detail::decide_after_throw(promise().raised_, exception,
-                                      exception_cast<stop_iteration>(exception) != nullptr);
+    switch (detail::decide_after_throw(promise().raised_, exception,
+                                       exception_cast<stop_iteration>(exception) != nullptr)) {
+      case detail::after_throw::suppress:
+        return true;
+      case detail::after_throw::reraise:
+        return false;
+      case detail::after_throw::replace:
+        break;
+    }
+    std::rethrow_exception(promise().raised_);
   }
 
  private:

@@ -94,7 +94,13 @@ class async_decorated {
     if constexpr (async_context_manager<std::remove_reference_t<Source>>) {
       return [](async_decorated* self,
                 decltype(call) body) -> decltype(async_with(self->source_, std::move(body))) {
-        co_return co_await async_with(self->source_, std::move(body));
+        using result = detail::await_result_t<decltype(async_with(self->source_, std::move(body)))>;
+        auto ran = co_await detail::outcome_of(async_with(self->source_, std::move(body)));
+        if (ran.exception()) {
+          co_await detail::fail_with{&ran.exception()};  // handed on, not rethrown
+          co_return detail::no_result<result>();
+        }
+        co_return ran.take();
       }(this, std::move(call));
     } else {
       return [](async_decorated* self,
@@ -102,7 +108,14 @@ class async_decorated {
                                                             std::move(body))) {
         // Named: GCC 12 destroys temporaries in co_await operands twice.
         auto fresh = std::invoke(self->source_);
-        co_return co_await async_with(std::move(fresh), std::move(body));
+        using result =
+            detail::await_result_t<decltype(async_with(std::move(fresh), std::move(body)))>;
+        auto ran = co_await detail::outcome_of(async_with(std::move(fresh), std::move(body)));
+        if (ran.exception()) {
+          co_await detail::fail_with{&ran.exception()};  // handed on, not rethrown
+          co_return detail::no_result<result>();
+        }
+        co_return ran.take();
       }(this, std::move(call));
     }
   }

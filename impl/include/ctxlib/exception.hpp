@@ -147,26 +147,31 @@ namespace detail {
 
 // What CPython does when raising `value` while `handled` is being handled: cut the link that
 // points back at `value` from `handled`'s context chain (Floyd's cycle check stops on a
-// pre-existing cycle), then make `handled` the context of `value`.
-inline void chain_to_handled(const std::exception_ptr& value, base_exception& raised) noexcept {
-  std::exception_ptr handled = handled_exception();
+// pre-existing cycle), then make `handled` the context of `value`. The walk holds plain
+// pointers: the chain keeps its links alive, so no reference counts change on the way.
+inline void chain_to(const std::exception_ptr& value, base_exception& raised,
+                     std::exception_ptr handled) noexcept {
   if (!handled || handled == value) return;
-  std::exception_ptr node = handled;
-  std::exception_ptr slow = handled;
+  base_exception* link = exception_cast<base_exception>(handled);
+  base_exception* slow = link;
   bool advance_slow = false;
-  while (auto* link = exception_cast<base_exception>(node)) {
-    std::exception_ptr next = link->context();
+  while (link != nullptr) {
+    const std::exception_ptr& next = link->context();
     if (!next) break;
     if (next == value) {
       link->set_context(nullptr);
       break;
     }
-    node = std::move(next);
-    if (node == slow) break;
-    if (advance_slow) slow = context_of(slow);
+    link = exception_cast<base_exception>(next);
+    if (link == slow) break;
+    if (advance_slow) slow = exception_cast<base_exception>(slow->context());
     advance_slow = !advance_slow;
   }
   raised.set_context(std::move(handled));
+}
+
+inline void chain_to_handled(const std::exception_ptr& value, base_exception& raised) noexcept {
+  chain_to(value, raised, handled_exception());
 }
 
 }  // namespace detail

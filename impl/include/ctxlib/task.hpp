@@ -38,6 +38,8 @@ class [[nodiscard]] task;
 
 namespace detail {
 
+struct task_access;
+
 // The awaiter an awaitable yields: its own operator co_await's result, or itself.
 template <class A>
 decltype(auto) awaiter_of(A&& awaitable) {
@@ -61,7 +63,8 @@ concept awaitable = requires(A&& a) {
   awaiter_of(std::forward<A>(a)).await_resume();
 };
 
-// Where a value or an exception waits for the awaiter.
+// Where a value or an exception waits for the awaiter. Also what outcome_of() gives: the
+// result of an await, its exception held as a value.
 template <class T>
 class task_result {
  public:
@@ -74,14 +77,17 @@ class task_result {
     }
   }
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  // Taken once: the exception is moved into the rethrow (no reference count round trip).
   T take() {
-    if (exception_) std::rethrow_exception(exception_);
+    if (exception_) std::rethrow_exception(std::move(exception_));
     if constexpr (std::is_reference_v<T>) {
       return static_cast<T>(*value_);
     } else {
       return std::move(*value_);
     }
   }
+  std::exception_ptr& exception() noexcept { return exception_; }
+  void set_exception(std::exception_ptr e) noexcept { exception_ = std::move(e); }
 
  private:
   std::conditional_t<std::is_reference_v<T>, std::remove_reference_t<T>*, std::optional<T>>
@@ -95,11 +101,19 @@ class task_result<void> {
   void return_void() const noexcept {}
   void unhandled_exception() noexcept { exception_ = std::current_exception(); }
   void take() {
-    if (exception_) std::rethrow_exception(exception_);
+    if (exception_) std::rethrow_exception(std::move(exception_));
   }
+  std::exception_ptr& exception() noexcept { return exception_; }
+  void set_exception(std::exception_ptr e) noexcept { exception_ = std::move(e); }
 
  private:
   std::exception_ptr exception_;
+};
+
+// `co_await fail_with(e); co_return <anything>;` ends a task with `e` as its exception without
+// throwing it: its awaiter sees it as if the task had thrown it (a rethrow is a whole unwind).
+struct fail_with {
+  std::exception_ptr* exception;  // moved from; a pointer, so the operand has no destructor
 };
 
 // Around an awaiter: clears the running task while suspended, marks it again on resume.
@@ -152,6 +166,10 @@ class task_promise : public task_result<T> {
   auto await_transform(A&& awaitable) {
     using inner_t = std::remove_cvref_t<decltype(awaiter_of(std::forward<A>(awaitable)))>;
     return marking_awaiter<inner_t>{awaiter_of(std::forward<A>(awaitable)), &frame};
+  }
+  std::suspend_never await_transform(fail_with failure) noexcept {
+    this->set_exception(std::move(*failure.exception));
+    return {};
   }
 
   task_frame frame;
@@ -236,6 +254,7 @@ class [[nodiscard]] task {
   friend promise_type;
   template <class U>
   friend U sync_wait(task<U> t);
+  friend struct detail::task_access;
 
   explicit task(std::coroutine_handle<promise_type> coroutine) noexcept : coroutine_(coroutine) {}
 
@@ -246,6 +265,88 @@ template <class T>
 task<T> detail::task_promise<T>::get_return_object() noexcept {
   return task<T>(std::coroutine_handle<task_promise>::from_promise(*this));
 }
+
+namespace detail {
+
+struct task_access {
+  template <class T>
+  static std::coroutine_handle<task_promise<T>> handle(const task<T>& t) noexcept {
+    return t.coroutine_;
+  }
+};
+
+template <class T>
+inline constexpr bool is_task = false;
+template <class T>
+inline constexpr bool is_task<task<T>> = true;
+
+// Awaits a ctxlib task and gives its result with the exception as a value: nothing is rethrown.
+template <class T>
+struct task_outcome_awaiter {
+  std::coroutine_handle<task_promise<T>> coroutine;
+  task_frame* awaiting_frame = nullptr;
+  void set_awaiting_frame(task_frame* f) noexcept { awaiting_frame = f; }
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter_handle) noexcept {
+    coroutine.promise().continuation = awaiter_handle;
+    coroutine.promise().frame.awaiter = awaiting_frame;
+    return coroutine;
+  }
+  task_result<T> await_resume() noexcept {
+    return std::move(static_cast<task_result<T>&>(coroutine.promise()));
+  }
+};
+
+// Awaits any other awaitable, catching what its await_resume() throws (the first throw of that
+// exception, or a foreign task's rethrow: unavoidable here).
+template <class Inner>
+struct catching_awaiter {
+  using value_type = decltype(std::declval<Inner&>().await_resume());
+  Inner inner;
+
+  void set_awaiting_frame(task_frame* f) noexcept {
+    if constexpr (requires { inner.set_awaiting_frame(f); }) inner.set_awaiting_frame(f);
+  }
+  bool await_ready() { return inner.await_ready(); }
+  template <class Promise>
+  decltype(auto) await_suspend(std::coroutine_handle<Promise> self) {
+    return inner.await_suspend(self);
+  }
+  task_result<value_type> await_resume() noexcept {
+    task_result<value_type> result;
+    try {
+      if constexpr (std::is_void_v<value_type>) {
+        inner.await_resume();
+      } else {
+        result.return_value(inner.await_resume());
+      }
+    } catch (...) {
+      result.unhandled_exception();
+    }
+    return result;
+  }
+};
+
+// `co_await outcome_of(x)` awaits `x` inside a ctxlib task and gives a task_result: the value,
+// or the exception as a std::exception_ptr, which the caller hands on without a rethrow.
+template <class A>
+auto outcome_of(A&& awaitable) {
+  using plain = std::remove_cvref_t<A>;
+  if constexpr (is_task<plain> && !std::is_lvalue_reference_v<A>) {
+    return task_outcome_awaiter<await_result_t<plain>>{task_access::handle(awaitable)};
+  } else {
+    using inner_t = std::remove_cvref_t<decltype(awaiter_of(std::forward<A>(awaitable)))>;
+    return catching_awaiter<inner_t>{awaiter_of(std::forward<A>(awaitable))};
+  }
+}
+
+// What a task that ended with fail_with() returns alongside its exception (never seen).
+template <class T>
+T no_result() noexcept {
+  if constexpr (!std::is_void_v<T>) return T();
+}
+
+}  // namespace detail
 
 // Suspends the awaiting task and has the current scheduler resume it after the others ready
 // to run (Python's `await asyncio.sleep(0)`).

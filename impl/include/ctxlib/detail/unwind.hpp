@@ -48,9 +48,16 @@ class unwind_state {
   // After the last entry: rethrows the pending exception as the same object, its context
   // untouched (X18), or returns `received && suppressed` (X19).
   bool finish() {
-    if (pending_raise_) std::rethrow_exception(current_);
-    return received_ && suppressed_;
+    if (pending_raise_) std::rethrow_exception(std::move(current_));
+    return result();
   }
+
+  // finish() for a driver that hands the exception on as a value (an async stack's task): the
+  // pending exception, empty if none; then result() is the return value.
+  std::exception_ptr take_pending() noexcept {
+    return pending_raise_ ? std::move(current_) : std::exception_ptr();
+  }
+  bool result() const noexcept { return received_ && suppressed_; }
 
  private:
   // CPython's _fix_exception_context: walk `raised`'s context chain; stop at its end or at
