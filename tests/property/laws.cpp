@@ -644,7 +644,10 @@ std::optional<law_case> transparent_managers(ctxmodel::program base, ctxmodel::c
   c.lhs = base;
   c.rhs = base;
   // The blocks that can be wrapped, in program order, each with whether it is async code that
-  // already awaits (so `async with` there does not turn sync code into a coroutine).
+  // CPython already runs as a coroutine (so `async with` there does not turn a plain call into
+  // a coroutine, where PEP 479 would wrap an escaping StopIteration). The main block is one only
+  // when it awaits in Python: a NeutralExitStack entering a sync manager awaits in the language
+  // but is a plain call in CPython (ctxmodel::python_awaits).
   auto wrappable = [](program& p) {
     std::vector<std::pair<block*, bool>> out;
     auto add = [&](block& top, bool async_ok) {
@@ -654,7 +657,7 @@ std::optional<law_case> transparent_managers(ctxmodel::program base, ctxmodel::c
       for (auto* m : {&cm.enter, &cm.exit, &cm.close})
         if (*m) add(**m, cm.is_async);
     for (auto& f : p.functions) add(f.body, f.is_async);
-    add(p.main, awaits(p.main));
+    add(p.main, ctxmodel::python_awaits(p.main));
     return out;
   };
   for (std::size_t wraps = 0; parts.another(wraps, 1, 3); ++wraps) {
