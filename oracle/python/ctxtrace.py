@@ -95,13 +95,13 @@ class _Trace:
         self.events.append('enter ' + self.instance(cm))
 
     def exit(self, cm, exc):
-        self.events.append('exit %s %s' % (self.instance(cm), self.render(exc)))
+        self.events.append(f'exit {self.instance(cm)} {self.render(exc)}')
 
     def close(self, cm):
         self.events.append('close ' + self.instance(cm))
 
     def call(self, name, *args):
-        self.events.append('call %s(%s)' % (name, ', '.join(map(self.render, args))))
+        self.events.append(f'call {name}({", ".join(map(self.render, args))})')
 
     def mark(self, *values):
         self.events.append('mark ' + ' '.join(map(self.render, values)))
@@ -119,6 +119,9 @@ class _Trace:
             events.append('outcome ok')
         else:
             events.append('outcome raised ' + self.render(escaped))
+            # Its traceback holds this frame, which holds it: break the cycle, so refcounting
+            # frees the run's objects and the cycle collector has less to do.
+            escaped = None
         # What runs once the program is over (a generator left suspended, closed when what kept
         # it is collected) is not part of the trace: the C++ side closes those unrecorded too.
         self.events = []
@@ -128,7 +131,7 @@ class _Trace:
 
     def instance(self, cm):
         # `NAME(ARGS)`: every argument is a value of its own (docs/language.md, ARGS).
-        return '%s(%s)' % (type(cm).__name__, ', '.join(map(self.render, cm._args)))
+        return f'{type(cm).__name__}({", ".join(map(self.render, cm._args))})'
 
     def render(self, value):
         """One value, as an event writes it: how depends only on the value's type, so the choice
@@ -149,20 +152,20 @@ class _Trace:
             number = self.numbers[key] = len(self.numbers) + 1
             self.numbered.append(exc)
         if key in seen:
-            return '#%d' % number  # written earlier in this value: also ends a cycle
+            return f'#{number}'  # written earlier in this value: also ends a cycle
         seen.add(key)
         kind = type(exc)
         if kind is RecursionError and str(exc).startswith('maximum recursion depth'):
             self.problems.append('CPython ran out of recursion depth: %s' % exc)
         args = exc.args
-        text = '#%d %s(%s)' % (number, kind.__name__,
-                               repr(args[0]) if len(args) == 1 else ', '.join(map(repr, args)))
+        text = (f'#{number} {kind.__name__}({repr(args[0])})' if len(args) == 1 else
+                f'#{number} {kind.__name__}({", ".join(map(repr, args))})')
         if exc.__cause__ is not None:
-            text += ' cause=(%s)' % self.exception(exc.__cause__, seen)
+            text += f' cause=({self.exception(exc.__cause__, seen)})'
         if exc.__suppress_context__:
             text += ' suppress_context'
         if exc.__context__ is not None:
-            text += ' context=(%s)' % self.exception(exc.__context__, seen)
+            text += f' context=({self.exception(exc.__context__, seen)})'
         return text
 
 
