@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The CI fuzz smoke run: builds the fuzz targets with ASan+UBSan, replays every saved finding,
 # then fuzzes the differential target (and briefly the parser target) from the seed corpus for a
-# bounded time, and checks the fuzzer's contextlib.py probes against a trace (ctxfuzz-pycov
-# --check-probes). Fails on any divergence, oracle error, crash, leak or sanitizer report
+# bounded time, checks the fuzzer's contextlib.py probes against a trace (ctxfuzz-pycov
+# --check-probes) and that every planted bug of tools/mutants/ still compiles (fuzz power is
+# measured on them). Fails on any divergence, oracle error, crash, leak or sanitizer report
 # (divergences on fuzz/known-divergences.txt are skipped: they are written down already).
 #   scripts/fuzz-smoke.sh [SECONDS]     (default 45: the differential target's fuzzing time)
 # Findings go to build/fuzz/findings/ (program, both traces, the Python export, the input).
@@ -41,6 +42,8 @@ echo "== ctxfuzz_parse: 10 s"
   parse "$FUZZ_DIR/seeds/parse" 2>&1 | quiet)
 echo "== contextlib.py probes against the trace, on corpus/"
 "$FUZZ_BIN/ctxfuzz-pycov" --check-probes "$fuzz_root/corpus" | tail -n 1
+echo "== planted bugs (tools/mutants/): each patched impl/ still compiles the runner"
+"$fuzz_root/tools/mutants/build-mutant.sh" --check-builds
 for f in "$CTXFUZZ_FINDINGS"/reduces-to-known-*/; do
   echo "note: $f shows a known divergence in another form (see its triage.txt)"
 done

@@ -7,6 +7,11 @@
 #   tools/mutants/build-mutant.sh NAME [BUILD_DIR] [TARGET...]
 #   tools/mutants/build-mutant.sh --list
 #   tools/mutants/build-mutant.sh --check   (every patch still applies to impl/; exit 1 if not)
+#   tools/mutants/build-mutant.sh --check-builds
+#                                           (every patched copy still compiles the runner, the
+#                                           one translation unit that instantiates ctxlib for
+#                                           the harness; ~4 s a mutant, two at a time; exit 1
+#                                           if one does not)
 #
 #   NAME       a patch in tools/mutants/patches/ (without .patch)
 #   BUILD_DIR  default build/mutant in the repository; one build folder serves every mutant (switching
@@ -33,6 +38,36 @@ if [[ ${1:-} == --check ]]; then
   done
   echo "mutant patches: $count, $((count - stale)) apply, $stale stale"
   exit $((stale > 0))
+fi
+
+if [[ ${1:-} == --check-builds ]]; then
+  # A patch can still apply and no longer compile (it used a member impl/ has since removed):
+  # fuzz-power would then report the mutant as a build failure, not as caught or missed.
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  check_one() {  # NAME: 0 if the patched runner compiles; its errors go to $work/NAME.log
+    local name=$1 copy=$work/$1
+    mkdir -p "$copy" && cp -r "$root/impl" "$copy/impl"
+    patch --quiet --forward --directory="$copy" -p1 < "$patches/$name.patch" > "$copy.log" 2>&1 &&
+      "${CXX:-g++}" -std=c++20 -fsyntax-only -I "$copy/impl/include" -I "$root/runner/include" \
+        -I "$root/model/include" "$root/runner/src/runner.cpp" >> "$copy.log" 2>&1
+  }
+  export -f check_one
+  export root patches work
+  broken=0 count=0
+  for p in "$patches"/*.patch; do basename "$p" .patch; done |
+    xargs -P "${CTXLIB_MUTANT_JOBS:-2}" -I{} bash -c 'check_one {} || touch "$work/{}.broken"'
+  for p in "$patches"/*.patch; do
+    name=$(basename "$p" .patch)
+    count=$((count + 1))
+    if [[ -f $work/$name.broken ]]; then
+      echo "$name: the patched impl/ no longer compiles the runner (update the patch):"
+      grep -m 3 'error' "$work/$name.log" | sed 's/^/  /'
+      broken=$((broken + 1))
+    fi
+  done
+  echo "mutant builds: $count, $((count - broken)) compile, $broken broken"
+  exit $((broken > 0))
 fi
 
 if [[ ${1:-} == --list || $# -eq 0 ]]; then
