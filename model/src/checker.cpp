@@ -193,6 +193,25 @@ struct edge {
   source_pos at;
 };
 
+// Diagnostics by position; those at one position in the order they were found. (std::sort on
+// the found order as the last key, not std::stable_sort: libstdc++ 12's stable_sort uses
+// get_temporary_buffer, which clang 19 warns is deprecated.)
+diagnostics in_source_order(diagnostics found) {
+  std::vector<std::size_t> order(found.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const diagnostic& x = found[a];
+    const diagnostic& y = found[b];
+    if (x.line != y.line) return x.line < y.line;
+    if (x.column != y.column) return x.column < y.column;
+    return a < b;
+  });
+  diagnostics sorted;
+  sorted.reserve(found.size());
+  for (std::size_t i : order) sorted.push_back(std::move(found[i]));
+  return sorted;
+}
+
 class checker {
  public:
   checker(program& p, std::string_view file) : p_(p), file_(file) {}
@@ -203,10 +222,7 @@ class checker {
     for (auto& f : p_.functions) check_function(f);
     check_main();
     check_recursion();
-    std::stable_sort(errors_.begin(), errors_.end(), [](const diagnostic& a, const diagnostic& b) {
-      return a.line != b.line ? a.line < b.line : a.column < b.column;
-    });
-    return std::move(errors_);
+    return in_source_order(std::move(errors_));
   }
 
  private:
@@ -258,7 +274,8 @@ class checker {
     for (const auto& c : p_.classes) all.push_back({c.name, c.at, &c});
     for (const auto& c : p_.cms) all.push_back({c.name, c.at, &c});
     for (const auto& f : p_.functions) all.push_back({f.name, f.at, &f});
-    std::stable_sort(all.begin(), all.end(), [](const entry& a, const entry& b) {
+    // Two declarations never start at one place, so the order is total: no need to be stable.
+    std::sort(all.begin(), all.end(), [](const entry& a, const entry& b) {
       return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.column < b.at.column;
     });
     std::map<std::string, source_pos> seen;

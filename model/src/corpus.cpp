@@ -75,8 +75,11 @@ std::string join_corpus_file(const corpus_file& file) {
   if (!file.expected.empty() && !out.empty() && out.back() != '\n') out += '\n';
   std::vector<const std::pair<const std::string, trace>*> sections;
   for (const auto& entry : file.expected) sections.push_back(&entry);
-  std::stable_sort(sections.begin(), sections.end(),
-                   [](auto* a, auto* b) { return version_less(a->first, b->first); });
+  // Versions equal as numbers ("3.11.07", "3.11.7") keep the map's order (the key's text).
+  std::sort(sections.begin(), sections.end(), [](auto* a, auto* b) {
+    if (version_less(a->first, b->first)) return true;
+    return !version_less(b->first, a->first) && a->first < b->first;
+  });
   for (const auto* s : sections) {
     out += std::string(marker) + " " + s->first + "\n";
     out += s->second.to_text();
