@@ -74,27 +74,6 @@ stmt await_call(std::string function, std::vector<expr> args) {
 // ---------------------------------------------------------------------------------------------
 // Walking programs.
 
-bool is_awaited(const expr& e) {
-  const auto* m = std::get_if<ctxmodel::method_call>(&e.node);
-  return m && m->awaited;
-}
-
-// The block (or a block nested in it) awaits: `await`, `async with`, an awaited stack method.
-bool awaits(const block& b) {
-  bool found = false;
-  for_each_block(b, [&](const block& inner) {
-    for (const stmt& s : inner) {
-      if (std::holds_alternative<ctxmodel::await_stmt>(s.node)) found = true;
-      if (const auto* w = std::get_if<ctxmodel::with_stmt>(&s.node); w && w->is_async) found = true;
-      if (const auto* e = std::get_if<ctxmodel::expr_stmt>(&s.node); e && is_awaited(e->value))
-        found = true;
-      if (const auto* a = std::get_if<ctxmodel::assign_stmt>(&s.node); a && is_awaited(a->value))
-        found = true;
-    }
-  });
-  return found;
-}
-
 // Every name a program mentions as a class or callee: `from` becomes `to`.
 void rename_class(expr& e, std::string_view from, const std::string& to) {
   std::visit(
@@ -579,7 +558,7 @@ std::optional<law_case> decorated_call(ctxmodel::program base, ctxmodel::choices
     ctxmodel::function_decl made;
     made.name = "body";
     made.body = base.main;
-    made.is_async = awaits(base.main) || (!decorates(false) && decorates(true));
+    made.is_async = ctxmodel::awaits(base.main) || (!decorates(false) && decorates(true));
     base.functions.push_back(std::move(made));
     which = base.functions.size() - 1;
   } else {

@@ -299,4 +299,11 @@ inline bool python_awaits(const method_call& m) {
 bool python_awaits(const stmt& s);
 bool python_awaits(const block& b);
 
+// Whether the program's code awaits, anywhere in the statement (the block), as the language
+// reads it: an `await`, an `async with`, or an awaited stack method. Code that does must be
+// async (an async def, an acm method, or top level). It differs from python_awaits only where a
+// NeutralExitStack enters a sync manager.
+bool awaits(const stmt& s);
+bool awaits(const block& b);
+
 }  // namespace ctxmodel
