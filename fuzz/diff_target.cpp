@@ -37,9 +37,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::fprintf(stderr, "ctxfuzz_diff: the embedded CPython did not start\n");
     std::abort();
   }
-  // Programs take milliseconds; CPython looping forever (X16) is skipped after 2 s, well
-  // inside libFuzzer's -timeout.
-  ctxoracle::interpreter::instance().set_time_limit(std::chrono::seconds(2));
+  ctxoracle::interpreter::instance().set_time_limit(ctxfuzz::oracle_time_limit);
   const char* chosen = std::getenv("CTXFUZZ_CONTEXTLIB_COVERAGE");
   const std::string coverage = chosen ? chosen : "";
   using ctxfuzz::contextlib_coverage::method;
@@ -55,6 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ctxmodel::byte_choices source(data, size);
   const ctxmodel::program p = ctxmodel::generate(source, ctxfuzz::limits());
   ctxfuzz::comparison c = ctxfuzz::compare(p);
+  if (c.verdict == ctxfuzz::verdict::known && c.known == ctxfuzz::cpython_hangs) {
+    // Each run of it takes the whole time limit: -1 keeps it out of the corpus, so the fuzzer
+    // does not spend seconds a time mutating programs CPython cannot finish (X16).
+    return -1;
+  }
   if (c.verdict == ctxfuzz::verdict::agree || c.verdict == ctxfuzz::verdict::known) return 0;
   if (c.verdict == ctxfuzz::verdict::diverge) {
     const std::optional<ctxfuzz::minimized> m = ctxfuzz::minimize(p, {"", true});
