@@ -35,6 +35,15 @@ const std::string& cpython_version() {
   return ctxoracle::interpreter::instance().version();
 }
 
+ctxoracle::interpreter& oracle() {
+  static ctxoracle::interpreter& limited = []() -> ctxoracle::interpreter& {
+    ctxoracle::interpreter& python = ctxoracle::interpreter::instance();
+    python.set_time_limit(oracle_time_limit);
+    return python;
+  }();
+  return limited;
+}
+
 namespace {
 
 std::vector<known_divergence> parse_known(const std::string& text, const std::string& origin) {
@@ -80,7 +89,7 @@ const std::vector<known_divergence>& known_divergences() {
 comparison compare(const ctxmodel::program& p, bool report_known) {
   comparison c;
   c.ctxlib = ctxrunner::run(p);
-  ctxoracle::oracle_result theirs = ctxoracle::interpreter::instance().run(p);
+  ctxoracle::oracle_result theirs = oracle().run(p);
   if (theirs.timed_out) {
     // CPython looping forever (X16) is a written-down difference, whatever ctxlib did.
     c.verdict = report_known ? verdict::diverge : verdict::known;
@@ -99,7 +108,7 @@ comparison compare(const ctxmodel::program& p, bool report_known) {
   // program left behind (an object collected late, a callback still queued on the event loop)
   // is a harness problem, not a divergence.
   const ctxmodel::trace ours_again = ctxrunner::run(p);
-  ctxoracle::oracle_result theirs_again = ctxoracle::interpreter::instance().run(p);
+  ctxoracle::oracle_result theirs_again = oracle().run(p);
   if (!theirs_again.trace) {
     c.verdict = verdict::oracle_error;
     c.error = "on the second run: " + theirs_again.error;

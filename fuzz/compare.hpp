@@ -6,11 +6,16 @@
 //   if (c.verdict == ctxfuzz::verdict::diverge) report(c.ctxlib, c.cpython);
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "ctxmodel/program.hpp"
 #include "ctxmodel/trace.hpp"
+
+namespace ctxoracle {
+class interpreter;
+}
 
 namespace ctxfuzz {
 
@@ -59,5 +64,13 @@ comparison compare(const ctxmodel::program& checked_program, bool report_known =
 
 // The CPython version the oracle embeds ("cpython 3.11.7").
 const std::string& cpython_version();
+
+// How long the fuzz tools let CPython run one program. Programs take milliseconds; CPython
+// looping forever (X16: a campaign's corpus keeps such inputs) is cut off after this, well
+// inside libFuzzer's -timeout, where the oracle's own default is a minute per program.
+inline constexpr std::chrono::seconds oracle_time_limit{2};
+
+// The embedded CPython as every fuzz tool runs it (compare() included): with that time limit.
+ctxoracle::interpreter& oracle();
 
 }  // namespace ctxfuzz

@@ -26,7 +26,6 @@
 
 #include "ctxmodel/generate.hpp"
 #include "ctxmodel/parse.hpp"
-#include "ctxoracle/oracle.hpp"
 #include "harness.hpp"
 #include "minimizer.hpp"
 #include "pycoverage.hpp"
@@ -37,7 +36,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::fprintf(stderr, "ctxfuzz_diff: the embedded CPython did not start\n");
     std::abort();
   }
-  ctxoracle::interpreter::instance().set_time_limit(ctxfuzz::oracle_time_limit);
   const char* chosen = std::getenv("CTXFUZZ_CONTEXTLIB_COVERAGE");
   const std::string coverage = chosen ? chosen : "";
   using ctxfuzz::contextlib_coverage::method;

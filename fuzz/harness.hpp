@@ -8,7 +8,6 @@
 //   if (c.verdict != ctxfuzz::verdict::agree) ctxfuzz::save_finding(c, p, {data, size});
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -25,11 +24,6 @@ namespace ctxfuzz {
 // The generator's limits for the differential target, its seeds and its replays (one place, so
 // a saved input decodes to the same program everywhere).
 ctxmodel::generate_limits limits();
-
-// How long the fuzz tools let the oracle run one program. Programs take milliseconds; CPython
-// looping forever (X16: a campaign's corpus keeps such inputs) is cut off after this, well
-// inside libFuzzer's -timeout, where the oracle's own default is a minute per program.
-inline constexpr std::chrono::seconds oracle_time_limit{2};
 
 // Where findings go: $CTXFUZZ_FINDINGS, else ./ctxfuzz-findings.
 std::filesystem::path findings_directory();

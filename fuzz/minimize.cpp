@@ -19,7 +19,6 @@
 #include "ctxmodel/corpus.hpp"
 #include "ctxmodel/generate.hpp"
 #include "ctxmodel/parse.hpp"
-#include "ctxoracle/oracle.hpp"
 #include "harness.hpp"
 #include "minimizer.hpp"
 
@@ -51,7 +50,6 @@ int main(int argc, char** argv) {
     std::cerr << input << ": error: cannot read file\n";
     return 2;
   }
-  ctxoracle::interpreter::instance().set_time_limit(ctxfuzz::oracle_time_limit);
   const std::string bytes = ctxfuzz::read_file(input);
   program p;
   if (std::filesystem::path(input).extension() == ".ctx") {

@@ -116,8 +116,7 @@ int main(int argc, char** argv) {
     }
     programs.push_back(std::move(p));
   }
-  ctxoracle::interpreter& oracle = ctxoracle::interpreter::instance();
-  oracle.set_time_limit(ctxfuzz::oracle_time_limit);
+  ctxoracle::interpreter& oracle = ctxfuzz::oracle();
   std::vector<std::optional<ctxmodel::trace>> plain;
   if (check) {
     for (const ctxmodel::program& p : programs) plain.push_back(oracle.run(p).trace);
