@@ -1,6 +1,7 @@
 // ctxlib::exit_stack: CPython's ExitStack rules (catalogue X1-X19) as a C++ user meets them.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -126,6 +127,56 @@ TEST(ExitStack, AnEntryPushedDuringTheUnwindRunsNextInTheSameUnwind) {  // X9
   stack.close();
   EXPECT_EQ(log, (strings{"first", "pushed during unwind", "bottom"}));
   EXPECT_TRUE(stack.empty());
+}
+
+// Not trivially copyable: an entry holding it is relocated by its own code.
+struct relocated_by_its_code {
+  relocated_by_its_code() = default;
+  relocated_by_its_code(const relocated_by_its_code&) noexcept {}
+};
+
+// A running entry has already left the stack, so a push it makes goes into the slot it came
+// from. It must still see its own captures after that push: for each way an entry is stored
+// (plain bytes, relocated by its own code, on the heap), with and without an exception in
+// flight (the unwind has a loop for each).
+TEST(ExitStack, AnEntryThatPushesStillSeesItsOwnCaptures) {
+  for (bool in_flight : {false, true}) {
+    int first = 0, second = 0;
+    ctxlib::exit_stack stack;
+    // The pushed entry's captures are the running entry's two counters swapped: a running
+    // entry that read its captures from its old slot after the push would swap the counts.
+    auto push_swapped = [&stack, &first, &second] {
+      stack.push([&second, &first](const std::exception_ptr&) { return &second == &first; });
+    };
+    stack.push([&first, &second, &push_swapped](const std::exception_ptr&) {  // plain bytes
+      push_swapped();
+      first += 1;
+      second += 10;
+      return false;
+    });
+    stack.push(
+        [&first, &push_swapped, relocated = relocated_by_its_code()](const std::exception_ptr&) {
+          push_swapped();
+          first += 1;
+          return false;
+        });
+    stack.push(
+        [&first, &second, &push_swapped, heap = std::array<int, 16>()](const std::exception_ptr&) {
+          push_swapped();
+          first += 1 + heap[0];
+          second += 10;
+          return false;
+        });
+    if (in_flight) {
+      EXPECT_THROW(ctxlib::with(stack, [] { throw std::runtime_error("in flight"); }),
+                   std::runtime_error);
+    } else {
+      stack.close();
+    }
+    EXPECT_EQ(first, 3);
+    EXPECT_EQ(second, 20);
+    EXPECT_TRUE(stack.empty());
+  }
 }
 
 TEST(ExitStack, ExitRaiseAndSuppress) {  // test_exit_raise, test_exit_suppress

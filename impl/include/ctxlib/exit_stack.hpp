@@ -201,19 +201,39 @@ class exit_stack : public detail::basic_exit_stack<detail::exit_callback> {
 
  private:
   bool unwind(std::exception_ptr received) {
+    std::exception_ptr raised;  // outside the loops: nothing to set up or destroy per entry
+    if (!received) {
+      // Nothing in flight (close(), or `with` after a normal body): until an entry raises,
+      // what entries return cannot matter, so no unwind state is kept until then.
+      while (!empty()) {
+        try {
+          static_cast<void>(call_back(received));
+          continue;
+        } catch (...) {
+          raised = std::current_exception();
+        }
+        break;
+      }
+      if (!raised) return false;
+    }
     detail::unwind_state state(std::move(received));
-    std::exception_ptr raised;  // outside the loop: nothing to set up or destroy per entry
+    if (raised) state.raised(std::move(raised));  // outside the handler: see unwind_state::raised
     while (!empty()) {
-      detail::exit_callback entry = pop_entry();
       try {
-        state.returned(entry(state.current()));
+        state.returned(call_back(state.current()));
         continue;
       } catch (...) {
         raised = std::current_exception();
       }
-      state.raised(std::move(raised));  // outside the handler: see unwind_state::raised
+      state.raised(std::move(raised));
     }
     return state.finish();
+  }
+
+  // Removes the last entry and calls it: removed before it runs, so an entry pushed while it
+  // runs is next.
+  bool call_back(const std::exception_ptr& exception) {
+    return detail::exit_callback::call_released(entries_.release_back(), exception);
   }
 
   void close_discarding_errors() noexcept {

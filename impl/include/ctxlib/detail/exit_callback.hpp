@@ -21,6 +21,9 @@ template <class Result>
 class basic_exit_callback {
  public:
   static constexpr std::size_t inline_capacity = 3 * sizeof(void*);
+  // Whether a call completes before it returns. An asynchronous one starts a coroutine, which
+  // may still refer to the callable (a lambda coroutine's captures) after the call returned.
+  static constexpr bool synchronous = std::is_same_v<Result, bool>;
 
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>,
@@ -48,8 +51,22 @@ class basic_exit_callback {
   basic_exit_callback& operator=(const basic_exit_callback&) = delete;
   ~basic_exit_callback() { reset(); }
 
+  // Calls the callable; an entry is called once.
   Result operator()(const std::exception_ptr& exception) {
     return operations_of(ops_)->call(storage_, exception);
+  }
+
+  // Calls and ends an entry its container has just released (inline_stack::release_back),
+  // whose slot a push made during the call reuses. A callable whose bytes are its value is
+  // called on a copy its call makes before any of its code runs (for the usual exit, a
+  // capture or two loaded into registers); any other is first relocated out of the slot.
+  // Relocating every entry to the caller's frame instead cost ~1 ns per entry of an unwind.
+  static Result call_released(basic_exit_callback& released,
+                              const std::exception_ptr& exception) requires synchronous {
+    if (!released.has(tag_bits))
+      return operations_of(released.ops_)->call(released.storage_, exception);
+    basic_exit_callback owned(relocate_from, released);
+    return owned(exception);
   }
 
   // Relocation (see inline_stack): takes other's callable and leaves `other` ended, so it
@@ -103,10 +120,17 @@ class basic_exit_callback {
     std::launder(static_cast<F*>(s))->~F();
   }
 
+  // A synchronous callable whose bytes are its value is called on a copy (see call_released):
+  // an entry is called once, so the copy is never observable.
   template <class F>
   static constexpr operations inline_ops{
       [](void* s, const std::exception_ptr& e) -> Result {
-        return static_cast<Result>((*std::launder(static_cast<F*>(s)))(e));
+        if constexpr (synchronous && std::is_trivially_copyable_v<F>) {
+          F copy = *std::launder(static_cast<F*>(s));
+          return static_cast<Result>(copy(e));
+        } else {
+          return static_cast<Result>((*std::launder(static_cast<F*>(s)))(e));
+        }
       },
       &relocate_inline<F>,
       &destroy_inline<F>,

@@ -76,6 +76,10 @@ class inline_stack {
     std::destroy_at(std::launder(data_ + size_));
   }
 
+  // Removes the back element without ending it: the caller must end it (or relocate it out)
+  // before anything else is pushed, since the next push reuses its slot.
+  T& release_back() noexcept { return *std::launder(data_ + --size_); }
+
   // Removes the back element and returns it.
   T take_back() noexcept {
     T* last = std::launder(data_ + --size_);
