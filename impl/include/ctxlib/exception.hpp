@@ -31,6 +31,7 @@
 #include <typeinfo>
 #include <utility>
 
+#include "ctxlib/detail/always_inline.hpp"
 #include "ctxlib/detail/handled.hpp"
 
 namespace ctxlib {
@@ -177,8 +178,10 @@ inline void chain_to_handled(const std::exception_ptr& value, base_exception& ra
 }  // namespace detail
 
 // Python's `raise value`: raises the very object in `value`; if it carries a chain, its
-// `__context__` becomes the exception being handled (if any, and if not itself).
-[[noreturn]] inline void raise(std::exception_ptr value) {
+// `__context__` becomes the exception being handled (if any, and if not itself). The raise
+// functions are forced inline: the exception then leaves the caller's frame directly, not
+// through one more frame with its own clean-up (see detail/always_inline.hpp).
+[[noreturn]] CTXLIB_DETAIL_ALWAYS_INLINE void raise(std::exception_ptr value) {
   if (auto* raised = exception_cast<base_exception>(value))
     detail::chain_to_handled(value, *raised);
   std::rethrow_exception(std::move(value));
@@ -187,14 +190,15 @@ inline void chain_to_handled(const std::exception_ptr& value, base_exception& ra
 // Python's `raise E(...)` for a new exception object.
 template <class E>
 requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-    [[noreturn]] void raise(E&& error) {
+    [[noreturn]] CTXLIB_DETAIL_ALWAYS_INLINE void raise(E&& error) {
   static_assert(std::is_class_v<std::decay_t<E>>, "ctxlib::raise takes an exception object.");
   raise(std::make_exception_ptr(std::forward<E>(error)));
 }
 
 // Python's `raise value from cause` (`cause` empty: `raise value from None`). Sets `__cause__`
 // and `__suppress_context__`, then raises as `raise(value)` does.
-[[noreturn]] inline void raise_from(std::exception_ptr value, std::exception_ptr cause) {
+[[noreturn]] CTXLIB_DETAIL_ALWAYS_INLINE void raise_from(std::exception_ptr value,
+                                                         std::exception_ptr cause) {
   if (auto* raised = exception_cast<base_exception>(value)) {
     raised->set_cause(std::move(cause));  // sets __suppress_context__ too
   }
@@ -203,7 +207,7 @@ requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
 
 template <class E>
 requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-    [[noreturn]] void raise_from(E&& error, std::exception_ptr cause) {
+    [[noreturn]] CTXLIB_DETAIL_ALWAYS_INLINE void raise_from(E&& error, std::exception_ptr cause) {
   static_assert(std::is_class_v<std::decay_t<E>>, "ctxlib::raise_from takes an exception object.");
   raise_from(std::make_exception_ptr(std::forward<E>(error)), std::move(cause));
 }

@@ -31,6 +31,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "ctxlib/detail/always_inline.hpp"
+
 namespace ctxlib {
 
 template <class T>
@@ -40,16 +42,6 @@ concept context_manager = requires(T& cm, const std::exception_ptr& exception) {
 };
 
 namespace detail {
-
-// `with` is forced inline into its caller, so an exception leaving the body is caught, and
-// rethrown after exit(), in the caller's own frame: every extra frame an exception crosses
-// costs the unwinder about half a microsecond (bench/, docs/performance.md), as much as the
-// whole exit_stack machinery around a throw.
-#if defined(__GNUC__) || defined(__clang__)
-#define CTXLIB_DETAIL_ALWAYS_INLINE [[gnu::always_inline]] inline
-#else
-#define CTXLIB_DETAIL_ALWAYS_INLINE inline
-#endif
 
 template <class CM>
 using enter_result_t = decltype(std::declval<CM&>().enter());
@@ -69,6 +61,8 @@ CTXLIB_DETAIL_ALWAYS_INLINE decltype(auto) invoke_body(Body&& body, Value&... va
 }
 
 // The body part of the with statement, once enter() has succeeded: exit() always follows.
+// Forced inline (as `with` and invoke_body are): an exception leaving the body is caught, and
+// rethrown after exit(), in the caller's own frame (see detail/always_inline.hpp).
 template <class CM, class Body, class... Value>
 CTXLIB_DETAIL_ALWAYS_INLINE auto run_entered(CM& cm, Body&& body, Value&... value) {
   using result = decltype(invoke_body(std::forward<Body>(body), value...));
