@@ -32,6 +32,25 @@ if ((${#saved[@]})); then
   "$FUZZ_BIN/ctxfuzz_diff" -runs=0 -detect_leaks=0 "${saved[@]}" 2>&1 | quiet
 fi
 
+# A program on which CPython loops forever (X16) costs the oracle's time limit per run: the
+# target returns -1 for it, so libFuzzer keeps it out of the corpus (of these two inputs only
+# the other one stays), and ctxfuzz-pycov counts it as stopped, not as a failure.
+hang="$fuzz_root/fuzz/findings/cpython_hangs_context_cycle/input.bin"
+echo "== a program on which CPython hangs: kept out of the corpus, reported as stopped"
+mkdir -p "$FUZZ_DIR/smoke/hang"
+cp "$hang" "$FUZZ_DIR/smoke/hang/hangs.bin"
+cp "$fuzz_root/fuzz/findings/coroutine_raised_stop_iteration/input.bin" "$FUZZ_DIR/smoke/hang/agrees.bin"
+inited=$("$FUZZ_BIN/ctxfuzz_diff" -runs=0 -detect_leaks=0 "$FUZZ_DIR/smoke/hang" 2>&1 | grep INITED)
+if ! grep -q 'corp: 1/' <<<"$inited"; then
+  echo "fuzz smoke: the hanging program was not kept out of the corpus: $inited" >&2
+  exit 1
+fi
+pycov=$("$FUZZ_BIN/ctxfuzz-pycov" "$hang" 2>&1)
+if ! grep -q '1 programs stopped after' <<<"$pycov"; then
+  echo "fuzz smoke: ctxfuzz-pycov did not report the hanging program as stopped" >&2
+  exit 1
+fi
+
 echo "== ctxfuzz_diff: ${seconds} s from the seed corpus"
 (cd "$FUZZ_DIR/smoke" && "$FUZZ_BIN/ctxfuzz_diff" -max_total_time="$seconds" -timeout=10 \
   -detect_leaks=0 -rss_limit_mb=2048 -dict="$FUZZ_DIR/diff.dict" -print_final_stats=1 \
