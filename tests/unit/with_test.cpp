@@ -1,5 +1,6 @@
 // ctxlib::with: Python's with statement (catalogue W1-W10) as a C++ user writes it.
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <optional>
 #include <stdexcept>
@@ -159,6 +160,42 @@ TEST(With, TemporaryManagersLiveForTheWholeStatement) {
   std::vector<std::string> log;
   ctxlib::with(recording_cm{&log, "tmp"}, [&](std::string& name) { log.push_back(name); });
   EXPECT_EQ(log, (std::vector<std::string>{"enter tmp", "tmp", "exit tmp None"}));
+}
+
+// A thread cancelled inside a with-block is unwound by glibc with a forced unwind, a foreign
+// exception that no exception_ptr can hold (exit() sees none). After exit() declines, the
+// unwind must go on as `throw;` would: the thread ends cancelled, and the process does not.
+// Both forms of `with`: the inner body returns a value, the outer one nothing.
+TEST(With, ThreadCancellationUnwindsThroughAWith) {
+  struct counted {
+    int* exits;
+    void enter() {}
+    bool exit(const std::exception_ptr& exception) {
+      EXPECT_EQ(exception, nullptr);
+      ++*exits;
+      return false;
+    }
+  };
+  int exits = 0;
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, nullptr,
+                [](void* arg) -> void* {
+                  int* exits = static_cast<int*>(arg);
+                  ctxlib::with(counted{exits}, [exits] {
+                    static_cast<void>(ctxlib::with(counted{exits}, []() -> int {
+                      for (;;) pthread_testcancel();
+                    }));
+                  });
+                  return nullptr;
+                },
+                &exits),
+            0);
+  ASSERT_EQ(pthread_cancel(thread), 0);
+  void* result = nullptr;
+  ASSERT_EQ(pthread_join(thread, &result), 0);
+  EXPECT_EQ(result, PTHREAD_CANCELED);
+  EXPECT_EQ(exits, 2);
 }
 
 }  // namespace
