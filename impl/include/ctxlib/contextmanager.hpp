@@ -207,7 +207,8 @@ class [[nodiscard]] contextmanager {
       : coroutine_(std::exchange(other.coroutine_, nullptr)),
         entered_(other.entered_),
         started_(other.started_),
-        closed_before_start_(other.closed_before_start_) {}
+        closed_before_start_(other.closed_before_start_),
+        running_(other.running_) {}
   contextmanager& operator=(contextmanager&&) = delete;
   contextmanager(const contextmanager&) = delete;
   ~contextmanager() { destroy(); }
@@ -234,6 +235,7 @@ class [[nodiscard]] contextmanager {
   // finished gives StopIteration to next() and raises what is thrown into it, and one that has
   // not started raises it without running (G20).
   bool exit(const std::exception_ptr& exception) {
+    raise_if_running();
     if (!exception) {
       if (finished()) return false;
       resume();
@@ -272,9 +274,19 @@ class [[nodiscard]] contextmanager {
 
   // Runs the coroutine to its next suspension; `raised_` then tells what escaped this step.
   void resume() {
+    raise_if_running();
     started_ = true;
     promise().raised_ = nullptr;
-    coroutine_.resume();
+    running_ = true;
+    coroutine_.resume();  // never throws: what escapes the body is kept in raised_
+    running_ = false;
+  }
+
+  // A generator's code can reach its own manager again (through an exit stack it holds): as
+  // CPython's next() and throw() on a generator that is running, that raises ValueError, before
+  // anything is delivered to the coroutine. Resuming a running coroutine is undefined.
+  void raise_if_running() const {
+    if (running_) raise(value_error("generator already executing"));
   }
 
   [[noreturn]] void fail_and_close(const char* message) {
@@ -291,6 +303,7 @@ class [[nodiscard]] contextmanager {
   void close() {
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) return;
+    raise_if_running();
     promise().delivered_ = std::make_exception_ptr(generator_exit());
     promise().chain_delivered_ = true;
     resume();
@@ -315,6 +328,7 @@ class [[nodiscard]] contextmanager {
   bool entered_ = false;
   bool started_ = false;
   bool closed_before_start_ = false;
+  bool running_ = false;  // the coroutine is between resume() and its next suspension
 };
 
 template <class T>

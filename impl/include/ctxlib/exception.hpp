@@ -86,6 +86,7 @@ CTXLIB_DEFINE_EXCEPTION(generator_exit, base_exception, "GeneratorExit");
 CTXLIB_DEFINE_EXCEPTION(runtime_error, exception, "RuntimeError");
 CTXLIB_DEFINE_EXCEPTION(type_error, exception, "TypeError");
 CTXLIB_DEFINE_EXCEPTION(attribute_error, exception, "AttributeError");
+CTXLIB_DEFINE_EXCEPTION(value_error, exception, "ValueError");
 CTXLIB_DEFINE_EXCEPTION(stop_iteration, exception, "StopIteration");
 CTXLIB_DEFINE_EXCEPTION(stop_async_iteration, exception, "StopAsyncIteration");
 // asyncio.CancelledError: a BaseException, so `catch (const ctxlib::exception&)` lets it pass,
