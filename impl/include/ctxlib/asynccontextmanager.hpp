@@ -32,6 +32,7 @@
 #include <coroutine>
 #include <exception>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -150,6 +151,7 @@ struct entered<void> {
 template <class Promise>
 struct resume_generator {
   std::coroutine_handle<Promise> generator;
+  bool* running;  // the manager's flag: set until the generator hands control back
   task_frame* awaiting_frame = nullptr;
   void set_awaiting_frame(task_frame* f) noexcept { awaiting_frame = f; }
   bool await_ready() const noexcept { return false; }
@@ -158,7 +160,7 @@ struct resume_generator {
     generator.promise().frame_.awaiter = awaiting_frame;
     return generator;
   }
-  void await_resume() const noexcept {}
+  void await_resume() const noexcept { *running = false; }
 };
 
 }  // namespace detail
@@ -173,7 +175,8 @@ class [[nodiscard]] asynccontextmanager {
       : coroutine_(std::exchange(other.coroutine_, nullptr)),
         entered_(other.entered_),
         started_(other.started_),
-        closed_before_start_(other.closed_before_start_) {}
+        closed_before_start_(other.closed_before_start_),
+        running_(other.running_) {}
   asynccontextmanager& operator=(asynccontextmanager&&) = delete;
   asynccontextmanager(const asynccontextmanager&) = delete;
   ~asynccontextmanager() {
@@ -205,6 +208,11 @@ class [[nodiscard]] asynccontextmanager {
   // Exceptions end the task as values (fail_with): its awaiter rethrows them, or an async
   // with or exit stack hands them on as values.
   task<bool> aexit(std::exception_ptr exception) {
+    if (running_) {
+      std::exception_ptr error = already_running(exception ? "athrow()" : "anext()");
+      co_await detail::fail_with{&error};
+      co_return false;
+    }
     if (!exception) {
       if (finished()) co_return false;
       co_await resume();
@@ -256,7 +264,16 @@ class [[nodiscard]] asynccontextmanager {
   detail::resume_generator<promise_type> resume() noexcept {
     started_ = true;
     promise().raised_ = nullptr;
-    return {coroutine_};
+    running_ = true;
+    return {coroutine_, &running_};
+  }
+
+  // The generator's code can reach its own manager again while it runs (through an exit stack
+  // it holds): CPython's anext(), athrow() and aclose() then raise RuntimeError before anything
+  // reaches the generator. Resuming a coroutine that is not at its co_yield is undefined.
+  std::exception_ptr already_running(const char* call) const {
+    return detail::raised(
+        runtime_error(std::string(call) + ": asynchronous generator is already running"));
   }
 
   // `raise RuntimeError(message)` in a try whose finally awaits aclose() (CPython 3.11.7). A
@@ -276,6 +293,11 @@ class [[nodiscard]] asynccontextmanager {
   task<> aclose() {
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) co_return;
+    if (running_) {
+      std::exception_ptr error = already_running("aclose()");
+      co_await detail::fail_with{&error};
+      co_return;
+    }
     // Unlike a generator's close(), an async generator's aclose() throws GeneratorExit in the
     // way athrow() does: not chained to the exception being handled (CPython 3.11).
     promise().delivered_ = std::make_exception_ptr(generator_exit());
@@ -297,6 +319,7 @@ class [[nodiscard]] asynccontextmanager {
   bool entered_ = false;
   bool started_ = false;
   bool closed_before_start_ = false;
+  bool running_ = false;  // the coroutine runs: resumed, and not yet back at a co_yield or done
 };
 
 template <class T>
