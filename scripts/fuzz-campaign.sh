@@ -5,7 +5,8 @@
 # then merges the corpus (-merge=1) so it keeps only inputs that add coverage (ctxlib's, the
 # harness's, and CPython's contextlib.py lines and line pairs, fuzz/pycoverage.hpp). RSS is sampled
 # every 10 s into build/fuzz-campaign/rss.log; the contextlib.py coverage of corpus/ plus the
-# campaign's corpus is written to build/fuzz-campaign/contextlib-coverage.txt.
+# campaign's corpus is written to build/fuzz-campaign/contextlib-coverage.txt. Exits 1 if libFuzzer
+# saved an input of its own (a crash or sanitizer report, a timeout, an OOM: build/fuzz-campaign/work/).
 #   scripts/fuzz-campaign.sh [--minutes N] [--jobs N] [--nosan] [--parse]
 #     --minutes  how long to fuzz (default 30)
 #     --jobs     workers (default: all cores)
@@ -47,6 +48,11 @@ rss_log="$campaign/rss.log"
 sampler=$!
 trap 'kill $sampler 2>/dev/null || true' EXIT
 
+# What libFuzzer itself saves (a crash, a sanitizer report, a timeout) lands in work/, not in
+# findings/: this campaign's are the ones newer than this stamp.
+stamp="$campaign/work/.campaign-start"
+: >"$stamp"
+
 echo "== fuzzing ctxfuzz_$target for $minutes min on $jobs workers ($preset)"
 (cd "$campaign/work" && "$FUZZ_BIN/ctxfuzz_$target" -fork="$jobs" -ignore_crashes=1 \
   -ignore_timeouts=1 -ignore_ooms=1 -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
@@ -78,8 +84,18 @@ for f in "${findings[@]}"; do
   verdict=$(grep -m1 '^--- ' "$f/triage.txt" 2>/dev/null | sed 's/^--- //')
   echo "  $f: ${verdict:-not reproduced in a fresh process}"
 done
+# Crashes and sanitizer reports (-ignore_crashes=1 keeps fork mode going after them), timeouts
+# and OOMs: each input is kept by libFuzzer in work/. A divergence shows here too (the target
+# aborts after writing its finding).
+mapfile -t artifacts < <(find "$campaign/work" -maxdepth 1 -newer "$stamp" \( -name 'crash-*' \
+  -o -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' \) | sort)
+echo "inputs libFuzzer saved (crash, timeout, OOM, leak): ${#artifacts[@]} (in $campaign/work)"
+for a in "${artifacts[@]}"; do
+  echo "  $a (replay: $FUZZ_BIN/ctxfuzz_$target -runs=1 $a)"
+done
 # Per fuzzer process (fork mode: the controller and its workers), the longest sampled one.
 awk '{n[$2]++; if (!($2 in first)) first[$2] = $4; last[$2] = $4; if ($4 > max[$2]) max[$2] = $4}
      END {for (p in n) if (n[p] > best) {best = n[p]; pid = p}
           if (best) printf "RSS of process %s over %d samples: first %d KiB, last %d KiB, max %d KiB\n",
                            pid, best, first[pid], last[pid], max[pid]}' "$rss_log"
+(( ${#artifacts[@]} == 0 ))
