@@ -235,7 +235,6 @@ class [[nodiscard]] contextmanager {
   // finished gives StopIteration to next() and raises what is thrown into it, and one that has
   // not started raises it without running (G20).
   bool exit(const std::exception_ptr& exception) {
-    raise_if_running();
     if (!exception) {
       if (finished()) return false;
       resume();
@@ -247,9 +246,7 @@ class [[nodiscard]] contextmanager {
     }
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) return false;  // the exception is raised as it is: the same object
-    promise().delivered_ = exception;
-    promise().chain_delivered_ = false;
-    resume();
+    resume(exception, /*chain_delivered=*/false);
     if (!finished()) fail_and_close("generator didn't stop after throw()");
     switch (detail::decide_after_throw(promise().raised_, exception,
                                        exception_cast<stop_iteration>(exception) != nullptr)) {
@@ -272,21 +269,25 @@ class [[nodiscard]] contextmanager {
 
   bool finished() const noexcept { return closed_before_start_ || coroutine_.done(); }
 
-  // Runs the coroutine to its next suspension; `raised_` then tells what escaped this step.
-  void resume() {
-    raise_if_running();
+  // Runs the coroutine to its next suspension, throwing `delivered` (if any) at its co_yield;
+  // `raised_` then tells what escaped this step. A generator's code can reach its own manager
+  // again (through an exit stack it holds): as CPython's next(), throw() and close() on a
+  // running generator, that raises ValueError before anything reaches the coroutine (resuming
+  // a running coroutine is undefined).
+  void resume(std::exception_ptr delivered = nullptr, bool chain_delivered = false) {
+    if (running_) raise_already_executing();
     started_ = true;
     promise().raised_ = nullptr;
+    promise().delivered_ = std::move(delivered);
+    promise().chain_delivered_ = chain_delivered;
     running_ = true;
     coroutine_.resume();  // never throws: what escapes the body is kept in raised_
     running_ = false;
   }
 
-  // A generator's code can reach its own manager again (through an exit stack it holds): as
-  // CPython's next() and throw() on a generator that is running, that raises ValueError, before
-  // anything is delivered to the coroutine. Resuming a running coroutine is undefined.
-  void raise_if_running() const {
-    if (running_) raise(value_error("generator already executing"));
+  // Out of line: every with-block resumes twice, and the error path would weigh on both.
+  [[noreturn, gnu::cold, gnu::noinline]] static void raise_already_executing() {
+    raise(value_error("generator already executing"));
   }
 
   [[noreturn]] void fail_and_close(const char* message) {
@@ -303,10 +304,7 @@ class [[nodiscard]] contextmanager {
   void close() {
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) return;
-    raise_if_running();
-    promise().delivered_ = std::make_exception_ptr(generator_exit());
-    promise().chain_delivered_ = true;
-    resume();
+    resume(std::make_exception_ptr(generator_exit()), /*chain_delivered=*/true);
     if (!finished()) raise(runtime_error("generator ignored GeneratorExit"));
     std::exception_ptr raised = promise().raised_;
     if (raised && exception_cast<generator_exit>(raised) == nullptr) std::rethrow_exception(raised);
