@@ -692,6 +692,31 @@ TEST(Asynccontextmanager, ExitOfANeverEnteredManagerBehavesLikeCPythons) {  // A
   EXPECT_FALSE(ctxlib::sync_wait(unstarted.aexit(nullptr)));
 }
 
+// athrow() into an async generator that already finished returns None (CPython 3.11-3.13), so
+// an aexit with an exception after the generator ended is "didn't stop after athrow()", chained
+// to that exception; without one it is quiet. (A generator's throw() raises it again instead.)
+TEST(Asynccontextmanager, AnExitAfterTheGeneratorFinishedDidNotStopAfterAthrow) {
+  strings log;
+  auto make = [&]() -> ctxlib::asynccontextmanager<> {
+    co_yield {};
+    log.push_back("returned");
+  };
+  auto manager = make();
+  auto body = [&](ctxlib::async_exit_stack& stack) -> ctxlib::task<> {
+    stack.push_async_exit(manager);
+    co_await ctxlib::async_with(manager, [] {});
+    ctxlib::raise(key_error("in flight"));
+  };
+  auto escaped =
+      thrown_by([&] { ctxlib::sync_wait(ctxlib::async_with(ctxlib::async_exit_stack(), body)); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't stop after athrow()");
+  EXPECT_EQ(message_of(e->context()), "in flight");
+  EXPECT_EQ(log, (strings{"returned"}));
+  EXPECT_FALSE(ctxlib::sync_wait(manager.aexit(nullptr)));
+}
+
 }  // namespace
 
 namespace {

@@ -204,7 +204,7 @@ class [[nodiscard]] asynccontextmanager {
 
   // Resumes the coroutine, throwing `exception` (if any) at the co_yield; decides as
   // CPython's _AsyncGeneratorContextManager.__aexit__ does (finished and never-started
-  // coroutines behave as async generators do, as in contextmanager::exit).
+  // coroutines behave as async generators do, which is not always as generators do).
   // Exceptions end the task as values (fail_with): its awaiter rethrows them, or an async
   // with or exit stack hands them on as values.
   task<bool> aexit(std::exception_ptr exception) {
@@ -224,12 +224,20 @@ class [[nodiscard]] asynccontextmanager {
       co_await detail::fail_with{&failed.exception()};  // always an exception
       co_return false;
     }
-    if (!started_) closed_before_start_ = started_ = true;
-    if (finished()) co_return false;
-    promise().delivered_ = exception;
-    promise().chain_delivered_ = false;
-    co_await resume();
-    if (!finished()) {
+    if (!started_) {
+      // athrow() into a generator that never ran raises the exception as it is and closes it.
+      closed_before_start_ = started_ = true;
+      co_return false;
+    }
+    // athrow() into a generator that already finished returns None (CPython 3.11-3.13), as if
+    // it had yielded: unlike a generator's throw(), which raises the exception again.
+    const bool finished_before = finished();
+    if (!finished_before) {
+      promise().delivered_ = exception;
+      promise().chain_delivered_ = false;
+      co_await resume();
+    }
+    if (finished_before || !finished()) {
       auto failed =
           co_await detail::outcome_of(fail_and_close("generator didn't stop after athrow()"));
       co_await detail::fail_with{&failed.exception()};  // always an exception
