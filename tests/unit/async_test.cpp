@@ -4,6 +4,7 @@
 
 #include <coroutine>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -715,6 +716,35 @@ TEST(Asynccontextmanager, AnExitAfterTheGeneratorFinishedDidNotStopAfterAthrow) 
   EXPECT_EQ(message_of(e->context()), "in flight");
   EXPECT_EQ(log, (strings{"returned"}));
   EXPECT_FALSE(ctxlib::sync_wait(manager.aexit(nullptr)));
+}
+
+// The forms of the two contextmanager tests above: anext() on a finished async generator raises
+// StopAsyncIteration, on a running one RuntimeError.
+TEST(Asynccontextmanager, EnteringAfterAPushedExitFinishedTheCoroutineDidNotYield) {
+  auto raising = []() -> ctxlib::asynccontextmanager<> {
+    ctxlib::raise(key_error("before the yield"));
+    co_yield {};
+  };
+  auto cm = raising();
+  EXPECT_EQ(message_of(thrown_by([&] { ctxlib::sync_wait(cm.aexit(nullptr)); })),
+            "before the yield");
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(cm.aenter()); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't yield");
+}
+
+TEST(Asynccontextmanager, EnteringItsOwnManagerWhileItRunsIsARuntimeError) {
+  std::optional<ctxlib::asynccontextmanager<>> self;
+  auto make = [&]() -> ctxlib::asynccontextmanager<> {
+    co_await ctxlib::async_with(*self, [] {});
+    co_yield {};
+  };
+  self.emplace(make());
+  auto escaped = thrown_by([&] { ctxlib::sync_wait(self->aexit(nullptr)); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "anext(): asynchronous generator is already running");
 }
 
 }  // namespace

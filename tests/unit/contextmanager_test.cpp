@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -297,6 +298,36 @@ TEST(Contextmanager, ExitingTwiceDoesNotResumeAFinishedCoroutine) {
   EXPECT_FALSE(cm.exit(nullptr));
   EXPECT_FALSE(cm.exit(std::make_exception_ptr(value_error("late"))));
   EXPECT_EQ(log, (strings{"<t>", "</t>"}));
+}
+
+// An exit that ran the coroutine to its end before anyone entered it (a pushed exit): enter()
+// is then next() on a finished generator, "didn't yield", whatever ended the coroutine.
+TEST(Contextmanager, EnteringAfterAPushedExitFinishedTheCoroutineDidNotYield) {
+  auto raising = []() -> ctxlib::contextmanager<> {
+    ctxlib::raise(key_error("before the yield"));
+    co_yield {};
+  };
+  auto cm = raising();
+  EXPECT_EQ(message_of(thrown_by([&] { cm.exit(nullptr); })), "before the yield");
+  auto escaped = thrown_by([&] { cm.enter(); });
+  auto* e = ctxlib::exception_cast<ctxlib::runtime_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator didn't yield");
+}
+
+// A coroutine started by a pushed exit enters its own manager (reached through a pointer, as a
+// Python generator reaches its manager through a variable): next() on a running generator.
+TEST(Contextmanager, EnteringItsOwnManagerWhileItRunsIsAValueError) {
+  std::optional<ctxlib::contextmanager<>> self;
+  auto make = [&]() -> ctxlib::contextmanager<> {
+    ctxlib::with(*self, [] {});
+    co_yield {};
+  };
+  self.emplace(make());
+  auto escaped = thrown_by([&] { self->exit(nullptr); });
+  auto* e = ctxlib::exception_cast<ctxlib::value_error>(escaped);
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->what(), "generator already executing");
 }
 
 }  // namespace

@@ -189,11 +189,16 @@ class [[nodiscard]] asynccontextmanager {
       raise(attribute_error("'_AsyncGeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
-    if (!finished()) co_await resume();
-    if (finished()) {
+    // Reachable when a pushed aexit started the generator and its code enters its manager.
+    if (running_) std::rethrow_exception(already_running("anext()"));
+    if (!finished()) {
+      co_await resume();
       // Thrown here, not handed on as a value: a task giving a reference has no value to
       // return alongside it.
-      if (promise().raised_) std::rethrow_exception(promise().raised_);
+      if (finished() && promise().raised_) std::rethrow_exception(promise().raised_);
+    }
+    // Finished now or before (anext() on a finished generator raises StopAsyncIteration).
+    if (finished()) {
       // `raise RuntimeError(...) from None` in the handler of a StopAsyncIteration, itself
       // chained like every raise as CPython does; built without throwing the latter.
       std::rethrow_exception(detail::raised_from_none(runtime_error("generator didn't yield"),

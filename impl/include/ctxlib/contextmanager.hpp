@@ -219,9 +219,12 @@ class [[nodiscard]] contextmanager {
       raise(attribute_error("'_GeneratorContextManager' object has no attribute 'args'"));
     }
     entered_ = true;
-    if (!finished()) resume();
+    if (!finished()) {
+      resume();
+      if (finished() && promise().raised_) std::rethrow_exception(promise().raised_);
+    }
+    // Finished now or before (next() on a finished generator raises StopIteration).
     if (finished()) {
-      if (promise().raised_) std::rethrow_exception(promise().raised_);
       // `raise RuntimeError(...) from None` in the handler of a StopIteration, itself chained
       // like every raise as CPython does; built without throwing the StopIteration.
       std::rethrow_exception(detail::raised_from_none(runtime_error("generator didn't yield"),
