@@ -20,8 +20,11 @@
 // followed by aclose() (3.11.7); aclose() delivers GeneratorExit at the co_yield and a
 // coroutine that yields again gets "async generator ignored GeneratorExit"; StopIteration and
 // StopAsyncIteration escaping become RuntimeError("async generator raised ...") (PEP 479),
-// unwrapped when they carry the body's own; a second aenter() raises AttributeError. C++ allows
-// no co_await inside a catch handler: record what the handler saw and await after it.
+// unwrapped when they carry the body's own; a second aenter() raises AttributeError; an aexit()
+// with an exception after the coroutine finished (a manager also pushed onto a stack) is "didn't
+// stop after athrow()", because athrow() into a finished async generator returns None (a
+// contextmanager re-raises the exception there, as throw() does). C++ allows no co_await
+// inside a catch handler: record what the handler saw and await after it.
 //
 // Destroying the manager while it is suspended at the co_yield destroys the frame without
 // running more of the coroutine (a destructor cannot await; CPython defers that case to the
