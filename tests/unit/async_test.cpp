@@ -693,7 +693,7 @@ TEST(Asynccontextmanager, ExitOfANeverEnteredManagerBehavesLikeCPythons) {  // A
   EXPECT_FALSE(ctxlib::sync_wait(unstarted.aexit(nullptr)));
 }
 
-// athrow() into an async generator that already finished returns None (CPython 3.11-3.13), so
+// athrow() into an async generator that already finished returns None (CPython 3.11 to 3.14), so
 // an aexit with an exception after the generator ended is "didn't stop after athrow()", chained
 // to that exception; without one it is quiet. (A generator's throw() raises it again instead.)
 TEST(Asynccontextmanager, AnExitAfterTheGeneratorFinishedDidNotStopAfterAthrow) {

@@ -237,7 +237,7 @@ class [[nodiscard]] asynccontextmanager {
       closed_before_start_ = started_ = true;
       co_return false;
     }
-    // athrow() into a generator that already finished returns None (CPython 3.11-3.13), as if
+    // athrow() into a generator that already finished returns None (CPython 3.11 to 3.14), as if
     // it had yielded: unlike a generator's throw(), which raises the exception again.
     const bool finished_before = finished();
     if (!finished_before) {
