@@ -124,19 +124,15 @@ class asynccontextmanager_promise {
   template <class Promise>
   friend struct resume_generator;
 
+  // athrow() and aclose() raise the object as is (no chaining), unlike a generator's close().
   void deliver() {
-    if (!delivered_) return;
-    std::exception_ptr e = std::exchange(delivered_, nullptr);
-    // athrow() and aclose() raise the object as is (no chaining), unlike a generator's close().
-    if (chain_delivered_) raise(std::move(e));
-    std::rethrow_exception(std::move(e));
+    if (delivered_) std::rethrow_exception(std::exchange(delivered_, nullptr));
   }
 
   task_frame frame_;
   std::coroutine_handle<> consumer_;
   std::conditional_t<std::is_void_v<T>, void*, std::remove_reference_t<T>*> value_ = nullptr;
   std::exception_ptr delivered_;
-  bool chain_delivered_ = false;
   std::exception_ptr raised_;
 };
 
@@ -163,7 +159,12 @@ struct resume_generator {
     generator.promise().frame_.awaiter = awaiting_frame;
     return generator;
   }
-  void await_resume() const noexcept { *running = false; }
+  // What escaped this step (null if the generator yielded or returned), taken from the promise
+  // so that no later step can mistake it for its own.
+  std::exception_ptr await_resume() const noexcept {
+    *running = false;
+    return std::exchange(generator.promise().raised_, nullptr);
+  }
 };
 
 }  // namespace detail
@@ -195,10 +196,9 @@ class [[nodiscard]] asynccontextmanager {
     // Reachable when a pushed aexit started the generator and its code enters its manager.
     if (running_) std::rethrow_exception(already_running("anext()"));
     if (!finished()) {
-      co_await resume();
       // Thrown here, not handed on as a value: a task giving a reference has no value to
       // return alongside it.
-      if (finished() && promise().raised_) std::rethrow_exception(promise().raised_);
+      if (std::exception_ptr escaped = co_await resume()) std::rethrow_exception(escaped);
     }
     // Finished now or before (anext() on a finished generator raises StopAsyncIteration).
     if (finished()) {
@@ -223,9 +223,9 @@ class [[nodiscard]] asynccontextmanager {
     }
     if (!exception) {
       if (finished()) co_return false;
-      co_await resume();
+      std::exception_ptr escaped = co_await resume();
       if (finished()) {
-        if (promise().raised_) co_await detail::fail_with{&promise().raised_};
+        if (escaped) co_await detail::fail_with{&escaped};
         co_return false;
       }
       auto failed = co_await detail::outcome_of(fail_and_close("generator didn't stop"));
@@ -240,11 +240,8 @@ class [[nodiscard]] asynccontextmanager {
     // athrow() into a generator that already finished returns None (CPython 3.11 to 3.14), as if
     // it had yielded: unlike a generator's throw(), which raises the exception again.
     const bool finished_before = finished();
-    if (!finished_before) {
-      promise().delivered_ = exception;
-      promise().chain_delivered_ = false;
-      co_await resume();
-    }
+    std::exception_ptr escaped;
+    if (!finished_before) escaped = co_await resume(exception);
     if (finished_before || !finished()) {
       auto failed =
           co_await detail::outcome_of(fail_and_close("generator didn't stop after athrow()"));
@@ -252,7 +249,7 @@ class [[nodiscard]] asynccontextmanager {
       co_return false;
     }
     switch (detail::decide_after_throw(
-        promise().raised_, exception,
+        escaped, exception,
         exception_cast<stop_iteration>(exception) != nullptr ||
             exception_cast<stop_async_iteration>(exception) != nullptr)) {
       case detail::after_throw::suppress:
@@ -262,7 +259,7 @@ class [[nodiscard]] asynccontextmanager {
       case detail::after_throw::replace:
         break;
     }
-    co_await detail::fail_with{&promise().raised_};
+    co_await detail::fail_with{&escaped};
     co_return false;
   }
 
@@ -275,11 +272,12 @@ class [[nodiscard]] asynccontextmanager {
 
   bool finished() const noexcept { return closed_before_start_ || coroutine_.done(); }
 
-  // Runs the coroutine to its next suspension point handed back to us; `raised_` then tells
-  // what escaped this step.
-  detail::resume_generator<promise_type> resume() noexcept {
+  // Runs the coroutine to its next suspension point handed back to us, throwing `delivered`
+  // (if any) at its co_yield; awaited, it gives what escaped this step (null if the coroutine
+  // yielded or returned).
+  detail::resume_generator<promise_type> resume(std::exception_ptr delivered = nullptr) noexcept {
     started_ = true;
-    promise().raised_ = nullptr;
+    promise().delivered_ = std::move(delivered);
     running_ = true;
     return {coroutine_, &running_};
   }
@@ -316,16 +314,13 @@ class [[nodiscard]] asynccontextmanager {
     }
     // Unlike a generator's close(), an async generator's aclose() throws GeneratorExit in the
     // way athrow() does: not chained to the exception being handled (CPython 3.11).
-    promise().delivered_ = std::make_exception_ptr(generator_exit());
-    promise().chain_delivered_ = false;
-    co_await resume();
+    std::exception_ptr escaped = co_await resume(std::make_exception_ptr(generator_exit()));
     if (!finished()) {
       std::exception_ptr error =
           detail::raised(runtime_error("async generator ignored GeneratorExit"));
       co_await detail::fail_with{&error};
       co_return;
     }
-    std::exception_ptr& escaped = promise().raised_;
     if (escaped && exception_cast<generator_exit>(escaped) == nullptr) {
       co_await detail::fail_with{&escaped};
     }

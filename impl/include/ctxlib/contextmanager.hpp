@@ -220,8 +220,7 @@ class [[nodiscard]] contextmanager {
     }
     entered_ = true;
     if (!finished()) {
-      resume();
-      if (finished() && promise().raised_) std::rethrow_exception(promise().raised_);
+      if (std::exception_ptr escaped = resume()) std::rethrow_exception(std::move(escaped));
     }
     // Finished now or before (next() on a finished generator raises StopIteration).
     if (finished()) {
@@ -240,18 +239,15 @@ class [[nodiscard]] contextmanager {
   bool exit(const std::exception_ptr& exception) {
     if (!exception) {
       if (finished()) return false;
-      resume();
-      if (finished()) {
-        if (promise().raised_) std::rethrow_exception(promise().raised_);
-        return false;
-      }
+      if (std::exception_ptr escaped = resume()) std::rethrow_exception(std::move(escaped));
+      if (finished()) return false;
       fail_and_close("generator didn't stop");
     }
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) return false;  // the exception is raised as it is: the same object
-    resume(exception, /*chain_delivered=*/false);
+    std::exception_ptr escaped = resume(exception, /*chain_delivered=*/false);
     if (!finished()) fail_and_close("generator didn't stop after throw()");
-    switch (detail::decide_after_throw(promise().raised_, exception,
+    switch (detail::decide_after_throw(escaped, exception,
                                        exception_cast<stop_iteration>(exception) != nullptr)) {
       case detail::after_throw::suppress:
         return true;
@@ -260,7 +256,7 @@ class [[nodiscard]] contextmanager {
       case detail::after_throw::replace:
         break;
     }
-    std::rethrow_exception(promise().raised_);
+    std::rethrow_exception(std::move(escaped));
   }
 
  private:
@@ -272,20 +268,23 @@ class [[nodiscard]] contextmanager {
 
   bool finished() const noexcept { return closed_before_start_ || coroutine_.done(); }
 
-  // Runs the coroutine to its next suspension, throwing `delivered` (if any) at its co_yield;
-  // `raised_` then tells what escaped this step. A generator's code can reach its own manager
-  // again (through an exit stack it holds): as CPython's next(), throw() and close() on a
-  // running generator, that raises ValueError before anything reaches the coroutine (resuming
-  // a running coroutine is undefined).
-  void resume(std::exception_ptr delivered = nullptr, bool chain_delivered = false) {
+  // Runs the coroutine to its next suspension, throwing `delivered` (if any) at its co_yield,
+  // and returns what escaped this step (null if it yielded or returned): only the step that
+  // raised can see it, so a later call never takes an earlier step's outcome for its own.
+  // (A raise ends the coroutine: an outcome is non-null only when finished().) A generator's code
+  // can reach its own manager again (through an exit stack it holds): as CPython's next(), throw()
+  // and close() on a running generator, that raises ValueError before anything reaches the
+  // coroutine (resuming a running coroutine is undefined).
+  [[nodiscard]] std::exception_ptr resume(std::exception_ptr delivered = nullptr,
+                                          bool chain_delivered = false) {
     if (running_) raise_already_executing();
     started_ = true;
-    promise().raised_ = nullptr;
     promise().delivered_ = std::move(delivered);
     promise().chain_delivered_ = chain_delivered;
     running_ = true;
     coroutine_.resume();  // never throws: what escapes the body is kept in raised_
     running_ = false;
+    return std::exchange(promise().raised_, nullptr);
   }
 
   // Out of line: every with-block resumes twice, and the error path would weigh on both.
@@ -307,9 +306,9 @@ class [[nodiscard]] contextmanager {
   void close() {
     if (!started_) closed_before_start_ = started_ = true;
     if (finished()) return;
-    resume(std::make_exception_ptr(generator_exit()), /*chain_delivered=*/true);
+    std::exception_ptr raised =
+        resume(std::make_exception_ptr(generator_exit()), /*chain_delivered=*/true);
     if (!finished()) raise(runtime_error("generator ignored GeneratorExit"));
-    std::exception_ptr raised = promise().raised_;
     if (raised && exception_cast<generator_exit>(raised) == nullptr) std::rethrow_exception(raised);
   }
 
